@@ -1,0 +1,52 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8501
+ACCOUNTS ?= 2000
+
+.PHONY: run test lint demo-db refresh migrate format clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.stamp-runtime: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.stamp-dev: requirements-dev.txt $(VENV)/.stamp-runtime
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+## run: install, create and fill the demo database on first run, serve on 127.0.0.1:8501
+run: $(VENV)/.stamp-runtime
+	$(PY) -m data_access ensure-demo --accounts $(ACCOUNTS)
+	$(VENV)/bin/streamlit run app.py --server.address $(HOST) --server.port $(PORT)
+
+## test: everything CI runs (lint, import contract, all tests)
+test: $(VENV)/.stamp-dev lint
+	$(PY) -m pytest
+
+lint: $(VENV)/.stamp-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+format: $(VENV)/.stamp-dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## demo-db: migrate and (re)fill the configured database (STRATA_DATABASE_URL) with demo data
+demo-db: $(VENV)/.stamp-runtime
+	$(PY) -m data_access demo-db --replace --accounts $(ACCOUNTS)
+
+migrate: $(VENV)/.stamp-runtime
+	$(PY) -m data_access migrate
+
+refresh: $(VENV)/.stamp-runtime
+	$(PY) -m data_access refresh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

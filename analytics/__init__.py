@@ -1,0 +1,1 @@
+"""Pure pandas / statsmodels statistics: no Streamlit, no SQL."""

@@ -1,0 +1,1 @@
+"""Streamlit building blocks: the shell, cards, charts and forms."""

@@ -1,0 +1,104 @@
+"""The account list: search, narrowing, the table and its export."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components import cards
+from components.i18n import fmt_int, fmt_month, label, t
+
+COLUMNS = [
+    "code",
+    "name",
+    "tier",
+    "stage",
+    "health_score",
+    "health_band",
+    "revenue_12m",
+    "products_held",
+    "latest_nps",
+    "owner",
+    "days_since_contact",
+    "open_interventions",
+]
+
+
+def select_accounts(
+    accounts: pd.DataFrame,
+    query: str,
+    bands: list[str],
+    include_churned: bool,
+    period_end: pd.Timestamp,
+) -> pd.DataFrame:
+    """Rows matching a name/code search (case-insensitive, Chinese or Latin) and bands."""
+    out = accounts
+    if not include_churned:
+        out = out.loc[out["churned_on"].isna() | (out["churned_on"] > period_end)]
+    q = query.strip().lower()
+    if q:
+        hit = out["name"].str.lower().str.contains(q, regex=False) | out[
+            "code"
+        ].str.lower().str.contains(q, regex=False)
+        out = out.loc[hit]
+    if bands:
+        out = out.loc[out["health_band"].isin(bands)]
+    return out.sort_values("revenue_12m", ascending=False)
+
+
+def render_account_list(accounts: pd.DataFrame, ctx) -> None:
+    """Render the list page for one loader result."""
+    st.title(t("accounts.title"))
+    st.caption(t("accounts.subtitle", end=fmt_month(ctx.filters.period_end)))
+    if accounts.empty:
+        st.info(t("common.no_data"))
+        return
+    if "_w_q" not in st.session_state and "q" in st.query_params:
+        st.session_state["_w_q"] = st.query_params["q"]
+    search, bands_col, churned_col = st.columns([3, 2, 1])
+    query = search.text_input(
+        t("accounts.search"), key="_w_q", placeholder=t("accounts.search_placeholder")
+    )
+    lang = ctx.lang
+    bands = bands_col.multiselect(
+        t("accounts.bands"),
+        ["healthy", "watch", "at_risk"],
+        format_func=lambda b: label("band", b, lang),
+        placeholder=t("filter.all"),
+    )
+    include_churned = churned_col.toggle(t("accounts.include_churned"))
+    shown = select_accounts(
+        accounts, query, bands, include_churned, pd.Timestamp(ctx.filters.period_end)
+    )
+    st.caption(t("accounts.count", shown=fmt_int(len(shown)), total=fmt_int(len(accounts))))
+    table = shown[COLUMNS].assign(
+        tier=shown["tier"].map(lambda c: label("tier", c)),
+        stage=shown["stage"].map(lambda c: label("stage", c) if isinstance(c, str) else ""),
+        health_band=shown["health_band"].map(
+            lambda c: label("band", c) if isinstance(c, str) else ""
+        ),
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        height=560,
+        column_config={
+            "code": t("col.code"),
+            "name": t("col.name"),
+            "tier": t("col.tier"),
+            "stage": t("col.stage"),
+            "health_score": st.column_config.ProgressColumn(
+                t("col.health"), min_value=0, max_value=100, format="%.0f"
+            ),
+            "health_band": t("col.band"),
+            "revenue_12m": st.column_config.NumberColumn(t("col.revenue_12m"), format="localized"),
+            "products_held": st.column_config.NumberColumn(t("col.products")),
+            "latest_nps": st.column_config.NumberColumn(t("col.latest_nps")),
+            "owner": t("col.owner"),
+            "days_since_contact": st.column_config.NumberColumn(t("col.days_since_contact")),
+            "open_interventions": st.column_config.NumberColumn(t("col.open_interventions")),
+        },
+    )
+    export = table.rename(columns={c: t(f"col.export.{c}") for c in COLUMNS})
+    cards.render_downloads(export, f"strata-accounts-{ctx.filters.period_end:%Y%m}")

@@ -1,0 +1,81 @@
+"""KPI cards and tables rendered from small specs."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from components.i18n import t
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    """One KPI card: label, formatted value, optional delta and explanatory help."""
+
+    label: str
+    value: str
+    delta: str | None = None
+    delta_color: str = "normal"
+    help: str | None = None
+    caption: str | None = None
+
+
+def render_kpi_row(specs: Sequence[KpiSpec], per_row: int = 4) -> None:
+    """Render KPI cards in rows of ``per_row``."""
+    for start in range(0, len(specs), per_row):
+        cols = st.columns(per_row)
+        for col, spec in zip(cols, specs[start : start + per_row], strict=False):
+            with col:
+                st.metric(
+                    spec.label,
+                    spec.value,
+                    delta=spec.delta,
+                    delta_color=spec.delta_color,
+                    help=spec.help,
+                    border=True,
+                )
+                if spec.caption:
+                    st.caption(spec.caption)
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with an apostrophe."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v
+            )
+    return out
+
+
+def render_downloads(frame: pd.DataFrame, basename: str) -> None:
+    """CSV and Excel downloads of exactly ``frame``, formula cells neutralised."""
+    safe = neutralise_formulas(frame)
+    csv = safe.to_csv(index=False).encode("utf-8-sig")
+    xlsx = io.BytesIO()
+    with pd.ExcelWriter(xlsx, engine="openpyxl") as writer:
+        safe.to_excel(writer, index=False, sheet_name="Strata")
+    left, right, _ = st.columns([1, 1, 4])
+    left.download_button(
+        t("export.csv"),
+        csv,
+        file_name=f"{basename}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+    right.download_button(
+        t("export.xlsx"),
+        xlsx.getvalue(),
+        file_name=f"{basename}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        icon=":material/download:",
+        on_click="ignore",
+    )

@@ -1,0 +1,307 @@
+"""The one call at the top of every page: config, login guard, navigation, language, filters."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import streamlit as st
+
+from analytics.periods import add_months, month_end
+from components import cookies
+from components.i18n import LANGUAGES, current_language, fmt_month, label, t
+from data_access import cached
+from data_access.auth import UserInfo
+from data_access.config import ConfigError
+from data_access.engine import DatabaseUnavailable
+from data_access.scope import Filters, Scope
+
+ALL_ROLES = ("executive", "account_manager", "admin")
+SESSION_COOKIE = "strata_session"
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A page of the app: where it lives, its label and who may open it."""
+
+    key: str
+    path: str
+    label_key: str
+    icon: str
+    roles: tuple[str, ...] = ALL_ROLES
+
+
+PAGES = (
+    PageSpec("home", "app.py", "nav.home", ":material/dashboard:"),
+    PageSpec("accounts", "pages/accounts.py", "nav.accounts", ":material/table_view:"),
+)
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """What a page needs to know about the viewer and the selection."""
+
+    user: UserInfo
+    scope: Scope
+    filters: Filters
+    data_version: int
+    lang: str
+
+
+def _spec(key: str) -> PageSpec:
+    for spec in PAGES:
+        if spec.key == key:
+            return spec
+    raise ValueError(f"unknown page {key!r}; known: {[p.key for p in PAGES]}")
+
+
+def _init_language() -> None:
+    if "lang" in st.session_state:
+        return
+    try:
+        browser = (st.context.locale or "").lower()
+    except Exception:  # noqa: BLE001 - no browser context (tests, scripts)
+        browser = ""
+    st.session_state["lang"] = "en" if browser.startswith("en") else "zh"
+
+
+def _on_language_change() -> None:
+    lang = st.session_state["_w_lang"]
+    st.session_state["lang"] = lang
+    user = st.session_state.get("user")
+    if user is not None:
+        with contextlib.suppress(DatabaseUnavailable):
+            cached.save_locale(user.id, lang)
+
+
+def _render_language_picker(where: st.delta_generator.DeltaGenerator) -> None:
+    langs = list(LANGUAGES)
+    where.radio(
+        t("shell.language"),
+        langs,
+        index=langs.index(current_language()),
+        format_func=LANGUAGES.__getitem__,
+        horizontal=True,
+        key="_w_lang",
+        on_change=_on_language_change,
+    )
+
+
+def _start_session(user: UserInfo, session_id: str, cookie: str | None, max_age: int) -> None:
+    st.session_state["user"] = user
+    st.session_state["session_id"] = session_id
+    st.session_state["lang"] = user.locale if user.locale in LANGUAGES else current_language()
+    st.session_state.pop("_w_lang", None)
+    st.session_state.pop("logged_out", None)
+    if cookie:
+        st.session_state["cookie"] = (cookie, max_age)
+
+
+def _browser_cookie() -> str | None:
+    try:
+        return st.context.cookies.get(SESSION_COOKIE)
+    except Exception:  # noqa: BLE001 - no browser context (tests, scripts)
+        return None
+
+
+def _current_user() -> UserInfo | None:
+    user = st.session_state.get("user")
+    if user is not None:
+        if cached.session_is_live(st.session_state["session_id"]):
+            return user
+        _end_session()
+        return None
+    if st.session_state.get("logged_out"):
+        return None
+    found = cached.user_from_cookie(_browser_cookie())
+    if found is None:
+        return None
+    _start_session(found[0], found[1], None, 0)
+    return found[0]
+
+
+def _end_session() -> None:
+    for key in ("user", "session_id", "cookie"):
+        st.session_state.pop(key, None)
+    st.session_state["logged_out"] = True
+
+
+def _submit_login() -> None:
+    username = st.session_state.get("_w_username", "").strip()
+    password = st.session_state.get("_w_password", "")
+    if not username or not password:
+        st.session_state["login_error"] = "login.missing"
+        return
+    result = cached.login(username, password)
+    if result is None:
+        st.session_state["login_error"] = "login.failed"
+        return
+    user, cookie, max_age = result
+    st.session_state.pop("login_error", None)
+    _start_session(user, cookie.split(".")[0], cookie, max_age)
+
+
+def _render_login(version: int) -> None:
+    if st.session_state.get("logged_out"):
+        cookies.clear(SESSION_COOKIE)
+    left, mid, right = st.columns([1, 1.4, 1])
+    with mid:
+        st.title(t("app.name"))
+        st.caption(t("app.tagline"))
+        _render_language_picker(st)
+        with st.form("login", border=True):
+            st.subheader(t("login.title"))
+            st.text_input(t("login.username"), key="_w_username", autocomplete="username")
+            st.text_input(
+                t("login.password"),
+                type="password",
+                key="_w_password",
+                autocomplete="current-password",
+            )
+            st.form_submit_button(t("login.submit"), type="primary", on_click=_submit_login)
+        error = st.session_state.get("login_error")
+        if error:
+            st.error(t(error))
+        if cached.is_demo(version):
+            st.info(t("login.demo_users"))
+    del left, right
+
+
+def _render_nav(user: UserInfo) -> None:
+    for spec in PAGES:
+        if user.role in spec.roles:
+            st.sidebar.page_link(spec.path, label=t(spec.label_key), icon=spec.icon)
+
+
+def _persisted(name: str, default: object) -> object:
+    return st.session_state.get(f"f_{name}", default)
+
+
+def _keep(name: str) -> None:
+    st.session_state[f"f_{name}"] = st.session_state[f"_w_{name}"]
+
+
+def _reset_filters() -> None:
+    for key in [k for k in st.session_state if str(k).startswith(("f_", "_w_f"))]:
+        del st.session_state[key]
+
+
+def _render_filters(user: UserInfo, options: dict[str, list]) -> Filters:
+    bar = st.sidebar
+    # Widgets' format functions may run outside this script run: bind the language now.
+    lang = current_language()
+    months = options["months"]
+    # A period is a full 12 months; YoY figures need the 12 before it as well.
+    periods = months[: max(1, len(months) - 11)] if months else [dt.date.today().replace(day=1)]
+    period = _persisted("period", periods[0])
+    if period not in periods:
+        period = periods[0]
+    bar.subheader(t("filter.title"))
+    bar.selectbox(
+        t("filter.period"),
+        periods,
+        index=periods.index(period),
+        format_func=lambda m: t(
+            "filter.period_value",
+            lang=lang,
+            start=fmt_month(add_months(m, -11), lang),
+            end=fmt_month(m, lang),
+        ),
+        key="_w_period",
+        on_change=_keep,
+        args=("period",),
+    )
+
+    def multi(name: str, choices: list, fmt) -> tuple:
+        chosen = [c for c in _persisted(name, []) if c in choices]
+        bar.multiselect(
+            t(f"filter.{name}"),
+            choices,
+            default=chosen,
+            format_func=fmt,
+            placeholder=t("filter.all"),
+            key=f"_w_{name}",
+            on_change=_keep,
+            args=(name,),
+        )
+        return tuple(st.session_state.get(f"_w_{name}", chosen))
+
+    regions = multi("regions", options["regions"], lambda c: label("region", c, lang))
+    industries = multi("industries", options["industries"], lambda c: label("industry", c, lang))
+    tiers = multi("tiers", options["tiers"], lambda c: label("tier", c, lang))
+    teams: tuple = ()
+    if user.role != "account_manager":
+        names = {tm["id"]: tm["name_zh" if lang == "zh" else "name_en"] for tm in options["teams"]}
+        teams = multi("teams", list(names), lambda i: names.get(i, str(i)))
+    bar.button(t("filter.reset"), on_click=_reset_filters, width="stretch")
+    selected = st.session_state.get("_w_period", period)
+    return Filters(
+        period_end=month_end(selected),
+        regions=tuple(sorted(regions)),
+        industries=tuple(sorted(industries)),
+        tiers=tuple(sorted(tiers)),
+        team_ids=tuple(sorted(teams)),
+    )
+
+
+def _logout() -> None:
+    user = st.session_state.get("user")
+    session_id = st.session_state.get("session_id")
+    if user is not None and session_id:
+        with contextlib.suppress(DatabaseUnavailable):
+            cached.logout(session_id, user.id)
+    _end_session()
+
+
+def _render_user_box(user: UserInfo) -> None:
+    bar = st.sidebar
+    bar.divider()
+    _render_language_picker(bar)
+    bar.caption(t("shell.signed_in_as", name=user.display_name, role=label("role", user.role)))
+    bar.button(t("shell.logout"), on_click=_logout, key="logout", width="stretch")
+    pending = st.session_state.pop("cookie", None)
+    if pending:
+        with bar:
+            cookies.set(SESSION_COOKIE, pending[0], pending[1])
+
+
+def _render_unavailable(message: str) -> None:
+    st.error(t("shell.db_unavailable"))
+    with st.expander(t("shell.details")):
+        st.code(message, language=None)
+    st.button(t("shell.retry"), type="primary")
+
+
+@contextlib.contextmanager
+def page(key: str) -> Iterator[PageContext]:
+    """Guard a page and yield its context.
+
+    Sets the page config, logs the viewer in (or shows the login form and stops),
+    checks the role may open the page, draws the sidebar, and turns a database
+    outage anywhere in the page body into a translated degraded state.
+    """
+    spec = _spec(key)
+    _init_language()
+    st.set_page_config(
+        page_title=f"{t(spec.label_key)} · {t('app.name')}", page_icon="📊", layout="wide"
+    )
+    try:
+        version = cached.data_version()
+        user = _current_user()
+        if user is None:
+            _render_login(version)
+            st.stop()
+        st.sidebar.title(t("app.name"))
+        _render_nav(user)
+        if user.role not in spec.roles:
+            st.error(t("shell.not_permitted"))
+            st.stop()
+        scope = Scope(user_id=user.id, role=user.role, team_id=user.team_id)
+        filters = _render_filters(user, cached.load_filter_options(scope, version))
+        _render_user_box(user)
+        yield PageContext(user, scope, filters, version, current_language())
+    except (DatabaseUnavailable, ConfigError) as exc:
+        _render_unavailable(str(exc))
+        st.stop()

@@ -1,0 +1,1 @@
+"""Everything that touches the database: schema, engine, named queries and writes."""

@@ -1,0 +1,185 @@
+"""The one cache boundary between Streamlit pages and the database.
+
+Every cached loader is keyed by small values only: the database identity, the
+viewer's scope, the filters and the data version. A write bumps the data version
+in its own transaction, so the next page view of any user misses the cache.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from analytics import overview as ov
+from analytics.satisfaction import NpsEstimate, compute_nps
+from data_access import auth, portfolio
+from data_access.config import database_url
+from data_access.engine import DatabaseUnavailable, create_engine_for, describe_error
+from data_access.scope import Filters, Scope
+from data_access.versioning import fetch_data_version
+
+T = TypeVar("T")
+TTL = dt.timedelta(minutes=30)
+ENTRIES = 64
+
+
+@st.cache_resource(max_entries=4)
+def _engine(url_text: str) -> Engine:
+    return create_engine_for(database_url())
+
+
+def engine() -> Engine:
+    """The engine for the configured database (one per process and URL)."""
+    url = database_url()
+    return _engine(url.render_as_string(hide_password=False))
+
+
+def _db_key() -> str:
+    return database_url().render_as_string(hide_password=True)
+
+
+def _read(work: Callable[[Connection], T]) -> T:
+    eng = engine()
+    try:
+        with eng.connect() as conn:
+            return work(conn)
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailable(describe_error(exc, eng.url)) from exc
+
+
+def _write(work: Callable[[Connection], T]) -> T:
+    eng = engine()
+    try:
+        with eng.begin() as conn:
+            return work(conn)
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailable(describe_error(exc, eng.url)) from exc
+
+
+# ------------------------------------------------------------------ auth
+def data_version() -> int:
+    """Current data version (not cached: it is what makes caches fresh)."""
+    return _read(fetch_data_version)
+
+
+def login(username: str, password: str) -> tuple[auth.UserInfo, str, int] | None:
+    """Check a password; on success record a session and return it with its cookie."""
+
+    def work(conn: Connection) -> tuple[auth.UserInfo, str, int] | None:
+        user = auth.verify_login(conn, username, password)
+        if user is None:
+            return None
+        cookie, max_age = auth.create_session(conn, user)
+        return user, cookie, max_age
+
+    return _write(work)
+
+
+def user_from_cookie(cookie: str | None) -> tuple[auth.UserInfo, str] | None:
+    """The user a login cookie stands for, if still valid."""
+    if not cookie:
+        return None
+    return _write(lambda conn: auth.resolve_session(conn, cookie))
+
+
+def session_is_live(session_id: str) -> bool:
+    """Whether the session behind this browser tab is still logged in."""
+    return _read(lambda conn: auth.session_is_live(conn, session_id))
+
+
+def logout(session_id: str, user_id: int) -> None:
+    """Revoke a session."""
+    _write(lambda conn: auth.revoke_session(conn, session_id, user_id))
+
+
+def save_locale(user_id: int, locale: str) -> None:
+    """Remember a user's language."""
+    _write(lambda conn: auth.record_locale(conn, user_id, locale))
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def _is_demo(db_key: str, version: int) -> bool:
+    return _read(auth.is_demo_database)
+
+
+def is_demo(version: int) -> bool:
+    """Whether the login page may list the demo users."""
+    return _is_demo(_db_key(), version)
+
+
+# --------------------------------------------------------------- loaders
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _filter_options(db_key: str, scope: Scope, version: int) -> dict[str, list]:
+    def work(conn: Connection) -> dict[str, list]:
+        opts = portfolio.fetch_filter_options(conn, scope)
+        opts["months"] = portfolio.fetch_available_months(conn, scope)
+        return opts
+
+    return _read(work)
+
+
+def load_filter_options(scope: Scope, version: int) -> dict[str, list]:
+    """Filter choices (regions, industries, tiers, teams, months) for the viewer."""
+    return _filter_options(_db_key(), scope, version)
+
+
+@dataclass(frozen=True)
+class OverviewData:
+    """Everything the overview page shows, computed once per scope, filters and version."""
+
+    kpis: ov.OverviewKpis
+    tier_mix: pd.DataFrame
+    tier_health: pd.DataFrame
+    pareto: pd.DataFrame
+    top20_share: float | None
+    stages: pd.DataFrame
+    movers: pd.DataFrame
+    monthly_revenue: pd.DataFrame
+    nps: NpsEstimate
+    accounts_in_view: int
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _overview(db_key: str, scope: Scope, filters: Filters, version: int) -> OverviewData:
+    def work(conn: Connection) -> OverviewData:
+        accounts = portfolio.fetch_portfolio_accounts(conn, scope, filters)
+        counts = portfolio.fetch_nps_counts(conn, scope, filters)
+        monthly = portfolio.fetch_monthly_revenue(conn, scope, filters)
+        nps = compute_nps(counts["promoters"], counts["passives"], counts["detractors"])
+        month = filters.period_month
+        return OverviewData(
+            kpis=ov.compute_kpis(accounts, nps, month),
+            tier_mix=ov.compute_tier_mix(accounts, month),
+            tier_health=ov.compute_tier_health_matrix(accounts, month),
+            pareto=ov.compute_pareto(accounts),
+            top20_share=ov.revenue_share_of_top(accounts, 0.2),
+            stages=ov.compute_stage_distribution(accounts, month),
+            movers=ov.compute_top_movers(accounts),
+            monthly_revenue=monthly,
+            nps=nps,
+            accounts_in_view=len(accounts),
+        )
+
+    return _read(work)
+
+
+def load_overview(scope: Scope, filters: Filters, version: int) -> OverviewData:
+    """The portfolio overview for the viewer's scope and filters."""
+    return _overview(_db_key(), scope, filters, version)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _account_list(db_key: str, scope: Scope, filters: Filters, version: int) -> pd.DataFrame:
+    return _read(lambda conn: portfolio.fetch_account_list(conn, scope, filters))
+
+
+def load_account_list(scope: Scope, filters: Filters, version: int) -> pd.DataFrame:
+    """The account list for the viewer's scope and filters."""
+    return _account_list(_db_key(), scope, filters, version)

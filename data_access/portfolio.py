@@ -1,0 +1,275 @@
+"""Named, scoped queries behind the portfolio overview and the account list."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+from sqlalchemy import Connection, Select, and_, case, func, or_, select
+
+from analytics.periods import add_months, month_end
+from data_access.schema import (
+    Account,
+    AccountMonthly,
+    AccountScore,
+    Interaction,
+    InterventionRecord,
+    LifecycleEvent,
+    SurveyResponse,
+    Team,
+    User,
+)
+from data_access.scope import Filters, Scope, filter_clauses, scope_clause
+
+
+def _frame(conn: Connection, stmt: Select) -> pd.DataFrame:
+    result = conn.execute(stmt)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def _accounts_where(scope: Scope, filters: Filters) -> list:
+    return [scope_clause(scope), *filter_clauses(filters)]
+
+
+def fetch_available_months(conn: Connection, scope: Scope) -> list[dt.date]:
+    """Months with revenue data the viewer can see, newest first."""
+    stmt = (
+        select(AccountMonthly.month)
+        .join(Account, Account.id == AccountMonthly.account_id)
+        .where(scope_clause(scope))
+        .distinct()
+        .order_by(AccountMonthly.month.desc())
+    )
+    return [m for (m,) in conn.execute(stmt)]
+
+
+def fetch_filter_options(conn: Connection, scope: Scope) -> dict[str, list]:
+    """Distinct regions, industries, tiers and teams among the viewer's accounts."""
+    where = scope_clause(scope)
+    opts = {}
+    for key, col in (
+        ("regions", Account.region),
+        ("industries", Account.industry),
+        ("tiers", Account.tier),
+    ):
+        opts[key] = [v for (v,) in conn.execute(select(col).where(where).distinct().order_by(col))]
+    teams = conn.execute(
+        select(Team.id, Team.code, Team.name_en, Team.name_zh)
+        .where(Team.id.in_(select(Account.team_id).where(where)))
+        .order_by(Team.code)
+    ).all()
+    opts["teams"] = [dict(r._mapping) for r in teams]
+    return opts
+
+
+def _latest_stage(as_of: dt.date):
+    """Subquery: each account's lifecycle stage on ``as_of``."""
+    ranked = (
+        select(
+            LifecycleEvent.account_id,
+            LifecycleEvent.stage,
+            LifecycleEvent.entered_on,
+            func.row_number()
+            .over(
+                partition_by=LifecycleEvent.account_id,
+                order_by=(LifecycleEvent.entered_on.desc(), LifecycleEvent.id.desc()),
+            )
+            .label("rn"),
+        )
+        .where(LifecycleEvent.entered_on <= as_of)
+        .subquery()
+    )
+    return (
+        select(ranked.c.account_id, ranked.c.stage, ranked.c.entered_on)
+        .where(ranked.c.rn == 1)
+        .subquery()
+    )
+
+
+def fetch_portfolio_accounts(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """One row per account relevant to the 12 months ending with the period.
+
+    Parameters
+    ----------
+    conn : Connection
+    scope : Scope
+        Only accounts the viewer may see are returned.
+    filters : Filters
+        Dimension filters and the period's last month.
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, code, name, tier, region, industry, team_id, onboarded_on,
+        churned_on, revenue_12m, revenue_prev_12m, stage, health_score,
+        health_band`` for accounts onboarded by the period end and not churned
+        before the prior 12-month window. Revenue is summed from the monthly
+        rollup in SQL; health comes from the snapshot at the period end.
+    """
+    last_month = filters.period_month
+    end = month_end(last_month)
+    cur_start = add_months(last_month, -11)
+    prev_start = add_months(last_month, -23)
+    rev = (
+        select(
+            AccountMonthly.account_id,
+            func.sum(
+                case((AccountMonthly.month >= cur_start, AccountMonthly.revenue), else_=0.0)
+            ).label("revenue_12m"),
+            func.sum(
+                case((AccountMonthly.month < cur_start, AccountMonthly.revenue), else_=0.0)
+            ).label("revenue_prev_12m"),
+        )
+        .where(AccountMonthly.month.between(prev_start, last_month))
+        .group_by(AccountMonthly.account_id)
+        .subquery()
+    )
+    stage = _latest_stage(end)
+    stmt = (
+        select(
+            Account.id.label("account_id"),
+            Account.code,
+            Account.name,
+            Account.tier,
+            Account.region,
+            Account.industry,
+            Account.team_id,
+            Account.onboarded_on,
+            Account.churned_on,
+            func.coalesce(rev.c.revenue_12m, 0.0).label("revenue_12m"),
+            func.coalesce(rev.c.revenue_prev_12m, 0.0).label("revenue_prev_12m"),
+            stage.c.stage,
+            AccountScore.health_score,
+            AccountScore.health_band,
+        )
+        .outerjoin(rev, rev.c.account_id == Account.id)
+        .outerjoin(stage, stage.c.account_id == Account.id)
+        .outerjoin(
+            AccountScore, and_(AccountScore.account_id == Account.id, AccountScore.as_of == end)
+        )
+        .where(
+            *_accounts_where(scope, filters),
+            Account.onboarded_on <= end,
+            or_(Account.churned_on.is_(None), Account.churned_on >= prev_start),
+        )
+        .order_by(Account.id)
+    )
+    df = _frame(conn, stmt)
+    for col in ("onboarded_on", "churned_on"):
+        df[col] = pd.to_datetime(df[col])
+    return df
+
+
+def fetch_nps_counts(conn: Connection, scope: Scope, filters: Filters) -> dict[str, int]:
+    """Promoters, passives and detractors among NPS responses in the 12-month period."""
+    start = add_months(filters.period_month, -11)
+    end = month_end(filters.period_month)
+    stmt = (
+        select(
+            func.count().label("responses"),
+            func.coalesce(func.sum(case((SurveyResponse.score >= 9, 1), else_=0)), 0).label(
+                "promoters"
+            ),
+            func.coalesce(func.sum(case((SurveyResponse.score <= 6, 1), else_=0)), 0).label(
+                "detractors"
+            ),
+        )
+        .join(Account, Account.id == SurveyResponse.account_id)
+        .where(
+            *_accounts_where(scope, filters),
+            SurveyResponse.survey == "nps",
+            SurveyResponse.responded_on.between(start, end),
+        )
+    )
+    row = conn.execute(stmt).one()
+    n, p, d = int(row.responses), int(row.promoters), int(row.detractors)
+    return {"promoters": p, "passives": n - p - d, "detractors": d}
+
+
+def fetch_monthly_revenue(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Total revenue per month over the 24 months ending with the period."""
+    start = add_months(filters.period_month, -23)
+    stmt = (
+        select(AccountMonthly.month, func.sum(AccountMonthly.revenue).label("revenue"))
+        .join(Account, Account.id == AccountMonthly.account_id)
+        .where(
+            *_accounts_where(scope, filters),
+            AccountMonthly.month.between(start, filters.period_month),
+        )
+        .group_by(AccountMonthly.month)
+        .order_by(AccountMonthly.month)
+    )
+    df = _frame(conn, stmt)
+    df["month"] = pd.to_datetime(df["month"])
+    return df
+
+
+def fetch_account_list(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """The account list: overview figures plus owner, products, latest NPS and contact recency."""
+    base = fetch_portfolio_accounts(conn, scope, filters)
+    end = month_end(filters.period_month)
+    if base.empty:
+        return base
+    ids_in_scope = select(Account.id).where(*_accounts_where(scope, filters))
+    owner = _frame(
+        conn,
+        select(
+            Account.id.label("account_id"),
+            User.display_name.label("owner"),
+            AccountMonthly.products_held,
+        )
+        .outerjoin(User, User.id == Account.owner_id)
+        .outerjoin(
+            AccountMonthly,
+            and_(
+                AccountMonthly.account_id == Account.id,
+                AccountMonthly.month == filters.period_month,
+            ),
+        )
+        .where(Account.id.in_(ids_in_scope)),
+    )
+    last_contact = _frame(
+        conn,
+        select(Interaction.account_id, func.max(Interaction.occurred_on).label("last_contact"))
+        .where(Interaction.account_id.in_(ids_in_scope), Interaction.occurred_on <= end)
+        .group_by(Interaction.account_id),
+    )
+    ranked = (
+        select(
+            SurveyResponse.account_id,
+            SurveyResponse.score,
+            func.row_number()
+            .over(
+                partition_by=SurveyResponse.account_id,
+                order_by=(SurveyResponse.responded_on.desc(), SurveyResponse.id.desc()),
+            )
+            .label("rn"),
+        )
+        .where(
+            SurveyResponse.account_id.in_(ids_in_scope),
+            SurveyResponse.survey == "nps",
+            SurveyResponse.responded_on <= end,
+        )
+        .subquery()
+    )
+    latest_nps = _frame(
+        conn,
+        select(ranked.c.account_id, ranked.c.score.label("latest_nps")).where(ranked.c.rn == 1),
+    )
+    open_iv = _frame(
+        conn,
+        select(InterventionRecord.account_id, func.count().label("open_interventions"))
+        .where(
+            InterventionRecord.account_id.in_(ids_in_scope),
+            InterventionRecord.status.in_(("planned", "in_progress")),
+        )
+        .group_by(InterventionRecord.account_id),
+    )
+    out = base
+    for extra in (owner, last_contact, latest_nps, open_iv):
+        out = out.merge(extra, on="account_id", how="left")
+    out["last_contact"] = pd.to_datetime(out["last_contact"])
+    out["days_since_contact"] = (pd.Timestamp(end) - out["last_contact"]).dt.days
+    out["open_interventions"] = out["open_interventions"].fillna(0).astype(int)
+    out["products_held"] = out["products_held"].fillna(0).astype(int)
+    return out

@@ -1,0 +1,321 @@
+"""The Strata data model as SQLAlchemy 2.x typed models.
+
+Alembic migrations in ``migrations/`` create these tables; a test checks that the
+migrated database and this module agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("executive", "account_manager", "admin")
+TIERS = ("basic", "value", "strategic")
+STAGES = ("prospect", "onboarding", "growth", "mature", "at_risk", "churned", "won_back")
+HEALTH_BANDS = ("healthy", "watch", "at_risk")
+INTERVENTION_KINDS = (
+    "care_visit",
+    "business_review",
+    "executive_sponsor_visit",
+    "pricing_offer",
+    "cross_sell_campaign",
+    "service_recovery",
+    "training",
+    "event_invite",
+)
+INTERVENTION_STATUSES = ("planned", "in_progress", "done", "cancelled")
+CHANNELS = ("visit", "phone", "email", "sms", "wechat", "video", "event", "online")
+BUYING_ROLES = ("decision_maker", "champion", "influencer", "user", "blocker")
+SURVEYS = ("nps", "csat", "ces")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar = {dict[str, Any]: JSON}
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_en: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str] = mapped_column(String(120))
+    region: Mapped[str] = mapped_column(String(32))
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    locale: Mapped[str] = mapped_column(String(8), default="zh")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class UserSession(Base):
+    """A login that a signed cookie points at; logout revokes it."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        Index("ix_accounts_team_tier", "team_id", "tier"),
+        Index("ix_accounts_region_industry", "region", "industry"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    industry: Mapped[str] = mapped_column(String(40))
+    region: Mapped[str] = mapped_column(String(32))
+    segment: Mapped[str] = mapped_column(String(32))
+    tier: Mapped[str] = mapped_column(String(20))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"))
+    onboarded_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    churned_on: Mapped[dt.date | None] = mapped_column(Date)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"))
+    annual_turnover: Mapped[float | None] = mapped_column(Float)
+    potential: Mapped[float | None] = mapped_column(Float)
+
+
+class Product(Base):
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name_en: Mapped[str] = mapped_column(String(120))
+    name_zh: Mapped[str] = mapped_column(String(120))
+    category: Mapped[str] = mapped_column(String(40))
+    margin_rate: Mapped[float] = mapped_column(Float, default=0.3)
+
+
+class Holding(Base):
+    __tablename__ = "holdings"
+    __table_args__ = (UniqueConstraint("account_id", "product_id", "opened_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class RevenueMonthly(Base):
+    """The main fact table: revenue and balance per account, product and month."""
+
+    __tablename__ = "revenue_monthly"
+    __table_args__ = (Index("ix_revenue_monthly_month_account", "month", "account_id"),)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    revenue: Mapped[float] = mapped_column(Float)
+    balance: Mapped[float | None] = mapped_column(Float)
+
+
+class AccountMonthly(Base):
+    """Rollup of ``revenue_monthly`` per account and month, kept by imports and the
+    demo generator so dashboards never scan the fact table."""
+
+    __tablename__ = "account_monthly"
+    __table_args__ = (Index("ix_account_monthly_month", "month"),)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    revenue: Mapped[float] = mapped_column(Float)
+    products_held: Mapped[int] = mapped_column(Integer)
+
+
+class Transaction(Base):
+    __tablename__ = "transactions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[float] = mapped_column(Float)
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(120))
+    buying_role: Mapped[str] = mapped_column(String(20))
+    support: Mapped[int] = mapped_column(Integer, default=0)
+    relationship_strength: Mapped[int] = mapped_column(Integer, default=3)
+    last_contacted_on: Mapped[dt.date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+    __table_args__ = (Index("ix_interactions_account_date", "account_id", "occurred_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    subject: Mapped[str] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
+    sentiment: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SurveyResponse(Base):
+    __tablename__ = "survey_responses"
+    __table_args__ = (Index("ix_survey_responses_date_survey", "responded_on", "survey"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    survey: Mapped[str] = mapped_column(String(8))
+    score: Mapped[int] = mapped_column(Integer)
+    responded_on: Mapped[dt.date] = mapped_column(Date)
+    comment: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(20))
+
+
+class LifecycleEvent(Base):
+    __tablename__ = "lifecycle_events"
+    __table_args__ = (Index("ix_lifecycle_events_account_date", "account_id", "entered_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    stage: Mapped[str] = mapped_column(String(20))
+    entered_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class TierHistory(Base):
+    __tablename__ = "tier_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    tier: Mapped[str] = mapped_column(String(20))
+    previous_tier: Mapped[str | None] = mapped_column(String(20))
+    changed_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class InterventionRecord(Base):
+    __tablename__ = "interventions"
+    __table_args__ = (Index("ix_interventions_account_status", "account_id", "status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="planned")
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    completed_on: Mapped[dt.date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    notes: Mapped[str | None] = mapped_column(Text)
+    trigger: Mapped[str] = mapped_column(String(20), default="manual")
+    expected_effect: Mapped[str | None] = mapped_column(String(200))
+    cost: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class ModelRun(Base):
+    __tablename__ = "model_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    version: Mapped[str] = mapped_column(String(40))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class AccountScore(Base):
+    """Dated snapshot of an account's scores written by the refresh job."""
+
+    __tablename__ = "account_scores"
+    __table_args__ = (
+        UniqueConstraint("account_id", "as_of"),
+        Index("ix_account_scores_as_of", "as_of"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    model_run_id: Mapped[int | None] = mapped_column(ForeignKey("model_runs.id"))
+    health_score: Mapped[float | None] = mapped_column(Float)
+    health_band: Mapped[str | None] = mapped_column(String(20))
+    score_confidence: Mapped[float | None] = mapped_column(Float)
+    value_trend: Mapped[float | None] = mapped_column(Float)
+    engagement: Mapped[float | None] = mapped_column(Float)
+    satisfaction: Mapped[float | None] = mapped_column(Float)
+    product_depth: Mapped[float | None] = mapped_column(Float)
+    open_risks: Mapped[float | None] = mapped_column(Float)
+    churn_risk: Mapped[float | None] = mapped_column(Float)
+    clv: Mapped[float | None] = mapped_column(Float)
+    tier_score: Mapped[float | None] = mapped_column(Float)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class DataVersion(Base):
+    """One row whose counter goes up with every write; cache keys include it."""
+
+    __tablename__ = "data_version"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class AppSetting(Base):
+    __tablename__ = "app_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class DemoTruth(Base):
+    """Parameters the demo generator planted, so tests can check they are recovered."""
+
+    __tablename__ = "demo_truth"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    description: Mapped[str] = mapped_column(Text)

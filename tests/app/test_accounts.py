@@ -1,0 +1,67 @@
+"""App: the account list shows the viewer's accounts, searches and exports them."""
+
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+
+from components.cards import neutralise_formulas
+from data_access.engine import create_engine_for
+from tests.app.conftest import run_page
+
+END = "2026-06-30"
+
+
+def _codes(url: URL, where: str) -> set[str]:
+    engine = create_engine_for(url)
+    with engine.connect() as conn:
+        codes = conn.execute(
+            text(
+                "SELECT code FROM accounts WHERE onboarded_on <= :end "
+                f"AND (churned_on IS NULL OR churned_on > :end) {where}"
+            ),
+            {"end": END},
+        ).scalars()
+        out = set(codes)
+    engine.dispose()
+    return out
+
+
+def test_executive_lists_every_active_account(app_db: URL) -> None:
+    at = run_page("pages/accounts.py", app_db, "exec")
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert set(table["code"]) == _codes(app_db, "")
+
+
+def test_manager_lists_only_their_team(app_db: URL) -> None:
+    at = run_page("pages/accounts.py", app_db, "manager")
+    assert set(at.dataframe[0].value["code"]) == _codes(app_db, "AND team_id = 1")
+
+
+def test_search_by_code_from_a_link(app_db: URL) -> None:
+    code = sorted(_codes(app_db, ""))[0]
+    at = run_page("pages/accounts.py", app_db, "exec", query={"q": code})
+    assert list(at.dataframe[0].value["code"]) == [code]
+
+
+def test_search_by_chinese_name_fragment(app_db: URL) -> None:
+    at = run_page("pages/accounts.py", app_db, "exec")
+    at.text_input(key="_w_q").set_value("科技").run()
+    names = at.dataframe[0].value["name"]
+    assert len(names) > 0
+    assert names.str.contains("科技").all()
+
+
+def test_manager_cannot_find_another_teams_account_by_link(app_db: URL) -> None:
+    other = sorted(_codes(app_db, "AND team_id = 2"))[0]
+    at = run_page("pages/accounts.py", app_db, "manager", query={"q": other})
+    assert len(at.dataframe[0].value) == 0
+
+
+def test_export_neutralises_formula_cells() -> None:
+    frame = pd.DataFrame(
+        {"name": ['=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "普通"], "n": [1, 2, 3, 4, 5]}
+    )
+    safe = neutralise_formulas(frame)
+    assert list(safe["name"]) == ['\'=HYPERLINK("x")', "'+1", "'-2", "'@SUM(A1)", "普通"]
+    assert list(safe["n"]) == [1, 2, 3, 4, 5]

@@ -1,0 +1,105 @@
+"""Shared fixtures: one seeded demo portfolio, on SQLite and on the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
+
+from data_access.demo import DemoSpec
+from data_access.engine import create_engine_for
+from data_access.seed import build_demo_database
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_SPEC = DemoSpec(n_accounts=400, seed=7, end_month=dt.date(2026, 6, 1))
+PG_ADMIN_URL = os.environ.get(
+    "STRATA_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_or_skip(reason: str) -> None:
+    """Fail in CI (where the service is required), skip with a message elsewhere."""
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def sqlite_fixture_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seeded fixture portfolio as a SQLite file, built once per test run."""
+    path = tmp_path_factory.mktemp("fixture") / "strata.db"
+    engine = create_engine_for(make_url(f"sqlite:///{path}"))
+    build_demo_database(engine, FIXTURE_SPEC)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def sqlite_url(sqlite_fixture_file: Path, tmp_path: Path) -> URL:
+    """A private copy of the fixture database, so a test may write to it."""
+    copy = tmp_path / "strata.db"
+    shutil.copy(sqlite_fixture_file, copy)
+    return make_url(f"sqlite:///{copy}")
+
+
+def _pg_admin() -> Engine:
+    admin = create_engine(make_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        admin.dispose()
+        require_or_skip(f"no PostgreSQL server at {PG_ADMIN_URL}: {exc.orig}")
+    return admin
+
+
+def fresh_pg_database(name: str) -> URL:
+    """Drop and create database ``name`` on the test server; return its URL."""
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(PG_ADMIN_URL).set(database=name)
+
+
+@pytest.fixture(scope="session")
+def pg_fixture_url() -> Iterator[URL]:
+    """The seeded fixture portfolio in a fresh PostgreSQL database."""
+    url = fresh_pg_database(f"strata_test_{os.getpid()}")
+    engine = create_engine_for(url)
+    build_demo_database(engine, FIXTURE_SPEC)
+    engine.dispose()
+    yield url
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def fixture_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """The fixture portfolio on each supported database (read-only use)."""
+    if request.param == "sqlite":
+        url = make_url(f"sqlite:///{request.getfixturevalue('sqlite_fixture_file')}")
+    else:
+        url = request.getfixturevalue("pg_fixture_url")
+    engine = create_engine_for(url)
+    yield engine
+    engine.dispose()
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium, if installed."""
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium") or ""):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None

@@ -1,0 +1,128 @@
+"""Unit: data_access.auth — hashed passwords, signed expiring cookies, logout, preferences."""
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, select, update
+from sqlalchemy.engine import URL
+
+from data_access import auth
+from data_access.engine import create_engine_for
+from data_access.schema import AuditLog, User, UserSession
+from data_access.versioning import bump_data_version, fetch_data_version
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A writable fixture database on each backend."""
+    name = "sqlite_url" if request.param == "sqlite" else "pg_fixture_url"
+    url: URL = request.getfixturevalue(name)
+    eng = create_engine_for(url)
+    yield eng
+    eng.dispose()
+
+
+def test_passwords_are_stored_as_argon2id(engine: Engine) -> None:
+    with engine.connect() as conn:
+        hashes = conn.execute(select(User.password_hash)).scalars().all()
+    assert hashes
+    assert all(h.startswith("$argon2id$") for h in hashes)
+    assert not any("strata-demo" in h for h in hashes)
+
+
+def test_right_password_logs_in(engine: Engine) -> None:
+    with engine.begin() as conn:
+        user = auth.verify_login(conn, "exec", "strata-demo")
+    assert user is not None
+    assert (user.username, user.role, user.team_id) == ("exec", "executive", None)
+
+
+@pytest.mark.parametrize(("username", "password"), [("exec", "wrong"), ("nobody", "strata-demo")])
+def test_wrong_username_or_password_is_refused(
+    engine: Engine, username: str, password: str
+) -> None:
+    with engine.begin() as conn:
+        assert auth.verify_login(conn, username, password) is None
+
+
+def test_inactive_user_cannot_log_in(sqlite_url: URL) -> None:
+    engine = create_engine_for(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(update(User).where(User.username == "manager").values(active=False))
+        assert auth.verify_login(conn, "manager", "strata-demo") is None
+    engine.dispose()
+
+
+def test_cookie_round_trip_and_logout(engine: Engine) -> None:
+    with engine.begin() as conn:
+        user = auth.verify_login(conn, "manager", "strata-demo")
+        cookie, max_age = auth.create_session(conn, user)
+    assert max_age == 7 * 86400
+    assert "strata-demo" not in cookie
+    with engine.begin() as conn:
+        found = auth.resolve_session(conn, cookie)
+    assert found is not None
+    assert found[0].username == "manager"
+    assert found[0].team_id == 1
+    with engine.begin() as conn:
+        auth.revoke_session(conn, found[1], user.id)
+    with engine.begin() as conn:
+        assert auth.resolve_session(conn, cookie) is None
+        assert not auth.session_is_live(conn, found[1])
+
+
+def test_tampered_cookie_is_refused(engine: Engine) -> None:
+    with engine.begin() as conn:
+        user = auth.verify_login(conn, "exec", "strata-demo")
+        cookie, _ = auth.create_session(conn, user)
+    session_id, expires, signature = cookie.split(".")
+    later = str(int(expires) + 10**6)
+    with engine.begin() as conn:
+        assert auth.resolve_session(conn, f"{session_id}.{later}.{signature}") is None
+        assert auth.resolve_session(conn, f"{session_id}.{expires}.{'0' * 40}") is None
+        assert auth.resolve_session(conn, "garbage") is None
+        assert auth.resolve_session(conn, None) is None
+
+
+def test_expired_session_is_refused(engine: Engine) -> None:
+    with engine.begin() as conn:
+        user = auth.verify_login(conn, "exec", "strata-demo")
+        cookie, _ = auth.create_session(conn, user)
+        conn.execute(
+            update(UserSession)
+            .where(UserSession.id == cookie.split(".")[0])
+            .values(expires_at=dt.datetime(2020, 1, 1))
+        )
+    with engine.begin() as conn:
+        assert auth.resolve_session(conn, cookie) is None
+
+
+def test_language_choice_is_remembered_and_audited(sqlite_url: URL) -> None:
+    engine = create_engine_for(sqlite_url)
+    with engine.begin() as conn:
+        auth.record_locale(conn, 4, "en")
+    with engine.connect() as conn:
+        assert auth.fetch_user(conn, 4).locale == "en"
+        row = conn.execute(
+            select(AuditLog.before, AuditLog.after).where(
+                AuditLog.entity == "user", AuditLog.action == "update"
+            )
+        ).one()
+    assert row.before == {"locale": "zh"}
+    assert row.after == {"locale": "en"}
+    engine.dispose()
+
+
+def test_demo_database_is_marked(engine: Engine) -> None:
+    with engine.connect() as conn:
+        assert auth.is_demo_database(conn)
+
+
+def test_data_version_only_goes_up(sqlite_url: URL) -> None:
+    engine = create_engine_for(sqlite_url)
+    with engine.begin() as conn:
+        before = fetch_data_version(conn)
+        after = bump_data_version(conn)
+    assert after == before + 1
+    engine.dispose()

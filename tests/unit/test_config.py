@@ -1,0 +1,45 @@
+"""Unit: data_access.config — where the database URL comes from."""
+
+from pathlib import Path
+
+import pytest
+
+from data_access.config import DEFAULT_SQLITE_PATH, ConfigError, database_url
+
+
+def test_default_is_embedded_sqlite_file(tmp_path: Path) -> None:
+    url = database_url(environ={}, secrets_path=tmp_path / "missing.toml")
+    assert url.get_backend_name() == "sqlite"
+    assert url.database == str(DEFAULT_SQLITE_PATH)
+
+
+def test_secrets_file_names_the_database(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('[connections.strata]\nurl = "postgresql://app@db:5432/strata"\n')
+    url = database_url(environ={}, secrets_path=secrets)
+    assert url.drivername == "postgresql+psycopg"
+    assert url.host == "db"
+
+
+def test_environment_wins_over_secrets(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('[connections.strata]\nurl = "postgresql://app@db/strata"\n')
+    url = database_url(environ={"STRATA_DATABASE_URL": "sqlite:////tmp/x.db"}, secrets_path=secrets)
+    assert url.get_backend_name() == "sqlite"
+
+
+def test_unparseable_url_is_one_clear_sentence(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="could not be parsed"):
+        database_url(environ={"STRATA_DATABASE_URL": "not a url"}, secrets_path=tmp_path / "x")
+
+
+def test_unsupported_database_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="names 'mysql'"):
+        database_url(environ={"STRATA_DATABASE_URL": "mysql://u@h/db"}, secrets_path=tmp_path / "x")
+
+
+def test_broken_secrets_file_is_reported(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text("[connections.strata\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        database_url(environ={}, secrets_path=secrets)

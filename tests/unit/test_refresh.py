@@ -1,0 +1,60 @@
+"""Unit: the refresh job writes dated health snapshots, idempotently and all-or-nothing."""
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import URL
+
+from data_access import refresh
+from data_access.engine import create_engine_for
+from data_access.schema import AccountScore, ModelRun
+from data_access.versioning import fetch_data_version
+
+
+def _snapshot_state(engine) -> tuple[int, float]:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count(), func.sum(AccountScore.health_score))).one()
+
+
+def test_refresh_is_idempotent_and_bumps_the_version(sqlite_url: URL) -> None:
+    engine = create_engine_for(sqlite_url)
+    before = _snapshot_state(engine)
+    with engine.connect() as conn:
+        version = fetch_data_version(conn)
+    result = refresh.run_refresh(engine)
+    assert result["snapshots"] == before[0]
+    assert _snapshot_state(engine) == pytest.approx(before)
+    with engine.connect() as conn:
+        assert fetch_data_version(conn) == version + 1
+        runs = conn.execute(select(ModelRun.status, ModelRun.stats)).all()
+    assert [r.status for r in runs] == ["done", "done"]
+    assert runs[-1].stats["accounts_scored"] > 300
+    engine.dispose()
+
+
+def test_failed_refresh_keeps_previous_snapshots(
+    sqlite_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = create_engine_for(sqlite_url)
+    before = _snapshot_state(engine)
+
+    def broken_insert(*_args: object, **_kwargs: object) -> int:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(refresh, "insert_frame", broken_insert)
+    with pytest.raises(RuntimeError, match="disk full"):
+        refresh.run_refresh(engine)
+    assert _snapshot_state(engine) == pytest.approx(before)
+    engine.dispose()
+
+
+def test_snapshots_cover_24_month_ends_with_components(sqlite_url: URL) -> None:
+    engine = create_engine_for(sqlite_url)
+    with engine.connect() as conn:
+        dates = conn.execute(select(AccountScore.as_of).distinct()).scalars().all()
+        missing_value = conn.execute(
+            select(func.count()).where(AccountScore.health_score.is_(None))
+        ).scalar()
+    assert len(dates) == 24
+    assert max(dates).isoformat() == "2026-06-30"
+    assert missing_value == 0
+    engine.dispose()
