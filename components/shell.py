@@ -67,8 +67,8 @@ def _init_language() -> None:
     st.session_state["lang"] = "en" if browser.startswith("en") else "zh"
 
 
-def _on_language_change() -> None:
-    lang = st.session_state["_w_lang"]
+def _on_language_change(key: str) -> None:
+    lang = st.session_state[key]
     st.session_state["lang"] = lang
     user = st.session_state.get("user")
     if user is not None:
@@ -76,16 +76,19 @@ def _on_language_change() -> None:
             cached.save_locale(user.id, lang)
 
 
-def _render_language_picker(where: st.delta_generator.DeltaGenerator) -> None:
+def _render_language_picker(where: st.delta_generator.DeltaGenerator, key: str) -> None:
     langs = list(LANGUAGES)
+    # Keyed widgets keep their browser-side value across reruns, so the login page
+    # and the sidebar each have their own key, and the value is re-seeded from "lang".
+    st.session_state[key] = current_language()
     where.radio(
         t("shell.language"),
         langs,
-        index=langs.index(current_language()),
         format_func=LANGUAGES.__getitem__,
         horizontal=True,
-        key="_w_lang",
+        key=key,
         on_change=_on_language_change,
+        args=(key,),
     )
 
 
@@ -93,7 +96,6 @@ def _start_session(user: UserInfo, session_id: str, cookie: str | None, max_age:
     st.session_state["user"] = user
     st.session_state["session_id"] = session_id
     st.session_state["lang"] = user.locale if user.locale in LANGUAGES else current_language()
-    st.session_state.pop("_w_lang", None)
     st.session_state.pop("logged_out", None)
     if cookie:
         st.session_state["cookie"] = (cookie, max_age)
@@ -150,7 +152,7 @@ def _render_login(version: int) -> None:
     with mid:
         st.title(t("app.name"))
         st.caption(t("app.tagline"))
-        _render_language_picker(st)
+        _render_language_picker(st, "_w_lang_login")
         with st.form("login", border=True):
             st.subheader(t("login.title"))
             st.text_input(t("login.username"), key="_w_username", autocomplete="username")
@@ -258,7 +260,7 @@ def _logout() -> None:
 def _render_user_box(user: UserInfo) -> None:
     bar = st.sidebar
     bar.divider()
-    _render_language_picker(bar)
+    _render_language_picker(bar, "_w_lang")
     bar.caption(t("shell.signed_in_as", name=user.display_name, role=label("role", user.role)))
     bar.button(t("shell.logout"), on_click=_logout, key="logout", width="stretch")
     pending = st.session_state.pop("cookie", None)

@@ -1,0 +1,202 @@
+"""Browser: the real app under `streamlit run` on loopback, driven in headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from data_access.engine import create_engine_for
+from tests.conftest import chromium_path, require_or_skip
+
+pytestmark = pytest.mark.browser
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PAGE_URLS = ["/", "/accounts"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`streamlit run app.py` on a free loopback port against one SQLite file."""
+
+    def __init__(self, db_file: Path, log: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "STRATA_DATABASE_URL": f"sqlite:///{db_file}"}
+        self._log = log.open("w")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(self.port),
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"streamlit did not start; log:\n{log.read_text()}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    exe = chromium_path()
+    if exe is None:
+        require_or_skip("Chromium is not installed (Debian package 'chromium')")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_or_skip("playwright is not installed (requirements-dev.txt)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _db_copy(source: Path, tmp: Path) -> Path:
+    tmp.mkdir(parents=True, exist_ok=True)
+    target = tmp / "strata.db"
+    shutil.copy(source, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def server(sqlite_fixture_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("e2e")
+    srv = Server(_db_copy(sqlite_fixture_file, tmp), tmp / "streamlit.log")
+    yield srv
+    srv.stop()
+
+
+def _login_form_only(page) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("textbox", name="Password")).to_be_visible()
+    assert page.locator('[data-testid="stMetric"]').count() == 0
+    assert page.locator('[data-testid="stDataFrame"]').count() == 0
+    assert page.locator(".js-plotly-plot").count() == 0
+
+
+def _active_accounts(db: Path) -> int:
+    engine = create_engine_for(make_url(f"sqlite:///{db}"))
+    with engine.connect() as conn:
+        n = conn.execute(
+            text(
+                "SELECT COUNT(*) FROM accounts WHERE onboarded_on <= '2026-06-30' "
+                "AND (churned_on IS NULL OR churned_on > '2026-06-30')"
+            )
+        ).scalar()
+    engine.dispose()
+    return n
+
+
+def test_login_overview_language_reload_deep_link_logout(
+    browser, server, sqlite_fixture_file
+) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(server.url)
+    _login_form_only(page)
+    page.get_by_role("textbox", name="Username").fill("exec")
+    page.get_by_role("textbox", name="Password").fill("strata-demo")
+    page.get_by_role("button", name="Sign in").click()
+
+    # The executive's stored language is Chinese: the overview appears in it.
+    expect(page.get_by_text("有效客户数", exact=True)).to_be_visible(timeout=30_000)
+    card = page.locator('[data-testid="stMetric"]').filter(has_text="有效客户数")
+    expect(card).to_contain_text(f"{_active_accounts(sqlite_fixture_file):,}")
+    expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=30_000)
+    assert page.locator(".js-plotly-plot").count() >= 5
+
+    # Switch to English: every label follows.
+    page.get_by_test_id("stSidebar").get_by_text("English").click()
+    expect(page.get_by_text("Active accounts", exact=True)).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", name="Portfolio overview")).to_be_visible()
+
+    # A reload keeps the login and the language.
+    page.reload()
+    expect(page.get_by_text("Active accounts", exact=True)).to_be_visible(timeout=30_000)
+
+    # A deep link in a new tab is logged in too.
+    tab = context.new_page()
+    tab.goto(f"{server.url}/accounts?q=C1000")
+    expect(tab.get_by_role("heading", name="Accounts")).to_be_visible(timeout=30_000)
+    expect(tab.locator('[data-testid="stDataFrame"]')).to_be_visible()
+    tab.close()
+
+    # Logout ends the session: a reload shows the login form again.
+    page.get_by_role("button", name="Sign out").click()
+    _login_form_only(page)
+    page.reload()
+    _login_form_only(page)
+    context.close()
+
+
+@pytest.mark.parametrize("path", PAGE_URLS)
+def test_first_request_on_fresh_server_shows_login(
+    browser,
+    sqlite_fixture_file: Path,
+    tmp_path: Path,
+    path: str,
+) -> None:
+    srv = Server(_db_copy(sqlite_fixture_file, tmp_path), tmp_path / "streamlit.log")
+    try:
+        context = browser.new_context(locale="en-US")
+        page = context.new_page()
+        page.goto(srv.url + path)
+        _login_form_only(page)
+        context.close()
+    finally:
+        srv.stop()
