@@ -184,5 +184,14 @@ def revenue_trend_figure(
         )
     )
     # Start at zero so the slope is not exaggerated.
-    fig.update_layout(yaxis={"title": value_title, "rangemode": "tozero"}, showlegend=False)
+    # Month names come from the caller (Babel), not Plotly, so they follow the language.
+    ticks = list(range(0, len(months), 3))
+    fig.update_layout(
+        yaxis={"title": value_title, "rangemode": "tozero"},
+        xaxis={
+            "tickvals": [list(months)[i] for i in ticks],
+            "ticktext": [list(month_labels)[i] for i in ticks],
+        },
+        showlegend=False,
+    )
     return _layout(fig, title, height=300)

@@ -45,8 +45,11 @@ def run_page(
     return at.run()
 
 
-@pytest.fixture
-def app_db(sqlite_url: URL, monkeypatch: pytest.MonkeyPatch) -> URL:
-    """Point the app at a private copy of the fixture database."""
-    monkeypatch.setenv("STRATA_DATABASE_URL", url_text(sqlite_url))
-    return sqlite_url
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def app_db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> URL:
+    """Point the app at the fixture portfolio: a private SQLite copy, or PostgreSQL."""
+    url: URL = request.getfixturevalue(
+        "sqlite_url" if request.param == "sqlite" else "pg_fixture_url"
+    )
+    monkeypatch.setenv("STRATA_DATABASE_URL", url_text(url))
+    return url
