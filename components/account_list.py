@@ -14,6 +14,7 @@ COLUMNS = [
     "tier",
     "stage",
     "health_score",
+    "health_trend",
     "health_band",
     "revenue_12m",
     "products_held",
@@ -72,8 +73,10 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
     )
     st.caption(t("accounts.count", shown=fmt_int(len(shown)), total=fmt_int(len(accounts))))
     table = shown[COLUMNS].assign(
+        code="/profile?account=" + shown["code"],
         tier=shown["tier"].map(lambda c: label("tier", c)),
         stage=shown["stage"].map(lambda c: label("stage", c) if isinstance(c, str) else ""),
+        health_trend=shown["health_trend"].map({"up": "▲", "down": "▼"}).fillna(""),
         health_band=shown["health_band"].map(
             lambda c: label("band", c) if isinstance(c, str) else ""
         ),
@@ -84,13 +87,14 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
         width="stretch",
         height=560,
         column_config={
-            "code": t("col.code"),
+            "code": st.column_config.LinkColumn(t("col.code"), display_text=r"account=(.*)$"),
             "name": t("col.name"),
             "tier": t("col.tier"),
             "stage": t("col.stage"),
             "health_score": st.column_config.ProgressColumn(
                 t("col.health"), min_value=0, max_value=100, format="%.0f"
             ),
+            "health_trend": st.column_config.TextColumn(t("col.trend"), help=t("col.trend_help")),
             "health_band": t("col.band"),
             "revenue_12m": st.column_config.NumberColumn(t("col.revenue_12m"), format="localized"),
             "products_held": st.column_config.NumberColumn(t("col.products")),
@@ -100,5 +104,7 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
             "open_interventions": st.column_config.NumberColumn(t("col.open_interventions")),
         },
     )
-    export = table.rename(columns={c: t(f"col.export.{c}") for c in COLUMNS})
+    export = table.assign(code=shown["code"]).rename(
+        columns={c: t(f"col.export.{c}") for c in COLUMNS}
+    )
     cards.render_downloads(export, f"strata-accounts-{ctx.filters.period_end:%Y%m}")

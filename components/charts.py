@@ -195,3 +195,8 @@ def revenue_trend_figure(
         showlegend=False,
     )
     return _layout(fig, title, height=300)
+
+
+def titled(fig: go.Figure, title: str, height: int = 340) -> go.Figure:
+    """Apply the house layout and a title to a figure built elsewhere."""
+    return _layout(fig, title, height=height)

@@ -65,9 +65,14 @@ def fmt_money(value: float | None, currency: str = "¥", lang: str | None = None
     if value is None:
         return "—"
     sign = "-" if value < 0 else ""
-    body = format_compact_decimal(
-        abs(value), format_type="short", locale=_loc(lang), fraction_digits=1
-    )
+    lang = lang or current_language()
+    # Below the first compact unit (万 in Chinese, K in English) show whole yuan.
+    if abs(value) < (1e4 if lang == "zh" else 1e3):
+        body = format_decimal(round(abs(value)), format="#,##0", locale=_loc(lang))
+    else:
+        body = format_compact_decimal(
+            abs(value), format_type="short", locale=_loc(lang), fraction_digits=1
+        )
     return f"{sign}{currency}{body}"
 
 

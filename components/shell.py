@@ -36,6 +36,7 @@ class PageSpec:
 PAGES = (
     PageSpec("home", "app.py", "nav.home", ":material/dashboard:"),
     PageSpec("accounts", "pages/accounts.py", "nav.accounts", ":material/table_view:"),
+    PageSpec("profile", "pages/profile.py", "nav.profile", ":material/person_search:"),
 )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from analytics import overview as ov
 from analytics.satisfaction import NpsEstimate, compute_nps
-from data_access import auth, portfolio
+from data_access import auth, portfolio, profile, writes
 from data_access.config import database_url
 from data_access.engine import DatabaseUnavailable, create_engine_for, describe_error
 from data_access.scope import Filters, Scope
@@ -183,3 +183,36 @@ def _account_list(db_key: str, scope: Scope, filters: Filters, version: int) -> 
 def load_account_list(scope: Scope, filters: Filters, version: int) -> pd.DataFrame:
     """The account list for the viewer's scope and filters."""
     return _account_list(_db_key(), scope, filters, version)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _profile(
+    db_key: str, scope: Scope, code: str, as_of: dt.date, version: int
+) -> profile.ProfileData | None:
+    return _read(lambda conn: profile.load_profile_data(conn, scope, code, as_of))
+
+
+def load_profile(
+    scope: Scope, code: str, as_of: dt.date, version: int
+) -> profile.ProfileData | None:
+    """One account's profile, or None when it does not exist or is outside the scope."""
+    return _profile(_db_key(), scope, code, as_of, version)
+
+
+def save_interaction(scope: Scope, account_id: int, data: writes.InteractionInput) -> int:
+    """Record an interaction (validated, audited, visible to all at once)."""
+    return _write(lambda conn: writes.record_interaction(conn, scope, account_id, data))
+
+
+def save_new_contact(scope: Scope, account_id: int, data: writes.ContactInput) -> int:
+    """Add a stakeholder (validated, audited)."""
+    return _write(lambda conn: writes.record_contact(conn, scope, account_id, data))
+
+
+def save_contact_edit(
+    scope: Scope, contact_id: int, expected_version: int, data: writes.ContactInput
+) -> int:
+    """Edit a stakeholder with optimistic locking."""
+    return _write(
+        lambda conn: writes.update_contact(conn, scope, contact_id, expected_version, data)
+    )

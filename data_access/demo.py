@@ -219,6 +219,12 @@ class _Sim:
                     rng.choice(list(cat.GIVEN_CHARS), size=2)
                 )
                 rows.append((f"am{len(rows):02d}", name, "account_manager", int(team_id), "zh"))
+        for dept in cat.DEPARTMENTS:
+            for k in (1, 2):
+                name = rng.choice(list(cat.SURNAMES)) + "".join(
+                    rng.choice(list(cat.GIVEN_CHARS), size=2)
+                )
+                rows.append((f"sp_{dept}{k}", name, "account_manager", None, "zh"))
         users = pd.DataFrame(
             [
                 {
@@ -641,7 +647,10 @@ class _Sim:
                 "channel": channel,
                 "occurred_on": _days(rng, t, self.month_dates),
                 "subject": [cat.INTERACTION_SUBJECTS[c] for c in channel],
-                "notes": None,
+                "notes": [
+                    rng.choice(cat.INTERACTION_NOTES[int(x)]) if rng.random() < 0.4 else None
+                    for x in sentiment
+                ],
                 "sentiment": sentiment,
             }
         )
@@ -800,6 +809,59 @@ class _Sim:
             }
         ).sort_values(["occurred_on", "account_id"], kind="stable")
 
+    def account_team(
+        self, users: pd.DataFrame, holdings: pd.DataFrame, contacts: pd.DataFrame
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Specialists serving each account's products, and their touchpoints."""
+        rng = self.rng
+        code_of = {k + 1: c for k, c in enumerate(PRODUCT_CODES)}
+        dept_of = {p: d for d, prods in cat.DEPARTMENTS.items() for p in prods}
+        h = holdings.assign(dept=holdings["product_id"].map(code_of).map(dept_of)).dropna(
+            subset=["dept"]
+        )
+        first = h.groupby(["account_id", "dept"], as_index=False)["opened_on"].min()
+        specialists = {
+            d: users.loc[users["username"].str.startswith(f"sp_{d}"), "id"].to_numpy()
+            for d in cat.DEPARTMENTS
+        }
+        first["user_id"] = [rng.choice(specialists[d]) for d in first["dept"]]
+        team = pd.DataFrame(
+            {
+                "account_id": first["account_id"],
+                "user_id": first["user_id"],
+                "role": first["dept"],
+                "since": first["opened_on"],
+            }
+        ).drop_duplicates(["account_id", "user_id"])
+        team.insert(0, "id", np.arange(1, len(team) + 1))
+        # Each specialist touches each served account about every four months.
+        rows = []
+        since_t = np.searchsorted(
+            self.month_dates, team["since"].to_numpy().astype("datetime64[D]")
+        )
+        for (a, u, role), t0 in zip(
+            team[["account_id", "user_id", "role"]].itertuples(index=False), since_t, strict=True
+        ):
+            months = np.arange(max(int(t0), 0), self.T)
+            months = months[self.active[a - 1, months] & (rng.random(len(months)) < 0.25)]
+            rows.extend((a, u, role, m) for m in months)
+        if not rows:
+            return team, pd.DataFrame()
+        a_idx = np.array([r[0] for r in rows]) - 1
+        touches = pd.DataFrame(
+            {
+                "account_id": a_idx + 1,
+                "contact_id": self._contact_for(contacts, a_idx),
+                "user_id": [r[1] for r in rows],
+                "channel": rng.choice(["visit", "phone", "email", "video"], size=len(rows)),
+                "occurred_on": _days(rng, np.array([r[3] for r in rows]), self.month_dates),
+                "subject": [cat.SPECIALIST_SUBJECTS[r[2]] for r in rows],
+                "notes": None,
+                "sentiment": 0,
+            }
+        )
+        return team, touches
+
     def tier_history(self) -> pd.DataFrame:
         rows = []
         for i, t, new, old in self.tier_log:
@@ -852,6 +914,12 @@ class _Sim:
         contacts = self.contacts(acc)
         surveys = self.surveys(contacts)
         interactions, interventions = self.interactions_and_interventions(contacts, acc)
+        holdings = self.holdings()
+        team, touches = self.account_team(users, holdings, contacts)
+        if len(touches):
+            interactions = pd.concat([interactions.drop(columns="id"), touches], ignore_index=True)
+            interactions = interactions.sort_values(["occurred_on", "account_id"], kind="stable")
+            interactions.insert(0, "id", np.arange(1, len(interactions) + 1))
         self.progress("Lifecycle events and tiers", 0.45)
         lifecycle = self.lifecycle(acc_monthly)
         truth = pd.DataFrame(
@@ -875,7 +943,8 @@ class _Sim:
             "users": users,
             "products": products,
             "accounts": acc,
-            "holdings": self.holdings(),
+            "account_team_members": team,
+            "holdings": holdings,
             "revenue_monthly": revenue,
             "account_monthly": acc_monthly,
             "transactions": self.transactions(),

@@ -127,3 +127,36 @@ INTERVENTION_COST = {
     "training": 1500.0,
     "event_invite": 2000.0,
 }
+
+# Specialist departments and the products they serve.
+DEPARTMENTS = {
+    "credit": ("LOAN",),
+    "trade_finance": ("TRADE", "SCF"),
+    "cash_management": ("CASH", "PAYROLL"),
+    "fx": ("FX",),
+    "wealth": ("WEALTH",),
+}
+SPECIALIST_SUBJECTS = {
+    "credit": "授信方案沟通",
+    "trade_finance": "贸易融资/供应链方案对接",
+    "cash_management": "现金管理系统上线支持",
+    "fx": "汇率避险方案交流",
+    "wealth": "对公理财产品配置建议",
+}
+INTERACTION_NOTES = {
+    1: (
+        "客户对方案反馈积极，计划下季度扩大合作范围。",
+        "财务总监认可我行服务响应速度。",
+        "客户有新的海外业务，询问外汇结算方案。",
+    ),
+    0: (
+        "例行沟通，客户暂无新增需求。",
+        "更新了客户年度经营计划，下次回访跟进。",
+        "客户关注利率走势，暂缓新增融资。",
+    ),
+    -1: (
+        "客户对贷款审批时效不满，需尽快跟进。",
+        "客户反映网银月末卡顿，已提交技术排查。",
+        "竞争对手报价更低，客户考虑转移部分结算业务。",
+    ),
+}

@@ -8,6 +8,7 @@ import pandas as pd
 from sqlalchemy import Connection, Select, and_, case, func, or_, select
 
 from analytics.periods import add_months, month_end
+from analytics.profile import classify_change
 from data_access.schema import (
     Account,
     AccountMonthly,
@@ -265,11 +266,43 @@ def fetch_account_list(conn: Connection, scope: Scope, filters: Filters) -> pd.D
         )
         .group_by(InterventionRecord.account_id),
     )
+    earlier = month_end(add_months(filters.period_month, -3))
+    prev_health = _frame(
+        conn,
+        select(AccountScore.account_id, AccountScore.health_score.label("health_prev")).where(
+            AccountScore.account_id.in_(ids_in_scope), AccountScore.as_of == earlier
+        ),
+    )
     out = base
-    for extra in (owner, last_contact, latest_nps, open_iv):
+    for extra in (owner, last_contact, latest_nps, open_iv, prev_health):
         out = out.merge(extra, on="account_id", how="left")
     out["last_contact"] = pd.to_datetime(out["last_contact"])
     out["days_since_contact"] = (pd.Timestamp(end) - out["last_contact"]).dt.days
     out["open_interventions"] = out["open_interventions"].fillna(0).astype(int)
     out["products_held"] = out["products_held"].fillna(0).astype(int)
+    noise = fetch_health_noise(conn, scope, filters.period_end)
+    out["health_trend"] = [
+        classify_change(d, noise) for d in (out["health_score"] - out["health_prev"])
+    ]
     return out
+
+
+def fetch_health_noise(conn: Connection, scope: Scope, as_of: dt.date) -> float | None:
+    """Typical 3-month change of health scores in the viewer's portfolio.
+
+    Twice the median absolute change between the snapshots at ``as_of`` and three
+    months earlier; a change smaller than this is within noise.
+    """
+    earlier = month_end(add_months(as_of.replace(day=1), -3))
+    now_s = AccountScore.__table__.alias("now_s")
+    then_s = AccountScore.__table__.alias("then_s")
+    df = _frame(
+        conn,
+        select((now_s.c.health_score - then_s.c.health_score).label("delta"))
+        .join(then_s, and_(then_s.c.account_id == now_s.c.account_id, then_s.c.as_of == earlier))
+        .join(Account, Account.id == now_s.c.account_id)
+        .where(now_s.c.as_of == month_end(as_of), scope_clause(scope)),
+    )
+    if len(df) < 10:
+        return None
+    return float(2 * df["delta"].abs().median())

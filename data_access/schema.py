@@ -114,6 +114,18 @@ class Account(Base):
     potential: Mapped[float | None] = mapped_column(Float)
 
 
+class AccountTeamMember(Base):
+    """Who serves an account besides its owner: product specialists from other departments."""
+
+    __tablename__ = "account_team_members"
+    __table_args__ = (UniqueConstraint("account_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str] = mapped_column(String(40))
+    since: Mapped[dt.date] = mapped_column(Date)
+
+
 class Product(Base):
     __tablename__ = "products"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,684 @@
+"""The account profile (客户画像): header, key figures, what changed, and six sections."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from analytics.periods import add_months
+from components import brief, cards, charts, profile_forms
+from components.i18n import (
+    current_language,
+    fmt_date,
+    fmt_int,
+    fmt_money,
+    fmt_month,
+    fmt_number,
+    fmt_pct,
+    label,
+    money_unit,
+    t,
+)
+
+SECTION_KEYS = ("value", "behaviour", "needs", "relationships", "team", "timeline")
+
+
+def product_name(row: object) -> str:
+    """A product's name in the viewer's language."""
+    return row.name_zh if current_language() == "zh" else row.name_en  # type: ignore[attr-defined]
+
+
+def key_figures(p) -> list[cards.KpiSpec]:
+    """The profile's key figures; the brief prints exactly these."""
+    v, clv, h = p.value, p.clv, p.header
+    period = t(
+        "overview.period",
+        start=fmt_month(add_months(p.as_of.replace(day=1), -11)),
+        end=fmt_month(p.as_of),
+    )
+    if clv.sufficient:
+        clv_value = fmt_money(clv.value)
+        clv_caption = t(
+            "profile.clv_ci",
+            low=fmt_money(clv.low),
+            high=fmt_money(clv.high),
+            years=clv.horizon_years,
+            rate=fmt_pct(clv.discount_rate, 0),
+        )
+    else:
+        clv_value, clv_caption = t("common.insufficient"), t("profile.clv_insufficient")
+    latest = p.health["health_score"].iloc[-1] if len(p.health) else None
+    if p.health_direction:
+        health_delta = t("profile.health_delta", delta=fmt_number(p.health_delta, 1))
+        health_caption = t("profile.health_noise", noise=fmt_number(p.health_noise, 1))
+    else:
+        health_delta = None
+        health_caption = (
+            t(
+                "profile.health_stable",
+                delta=fmt_number(p.health_delta, 1),
+                noise=fmt_number(p.health_noise, 1),
+            )
+            if p.health_delta is not None and p.health_noise is not None
+            else None
+        )
+    rank = (
+        t("profile.rank", rank=fmt_int(p.tier_rank[0]), n=fmt_int(p.tier_rank[1]))
+        if p.tier_rank
+        else None
+    )
+    stage, days = current_stage(p)
+    return [
+        cards.KpiSpec(
+            t("kpi.revenue_12m"),
+            fmt_money(v.revenue_12m),
+            delta=(
+                t("kpi.yoy", value=fmt_pct(v.revenue_change, signed=True))
+                if v.revenue_change is not None
+                else None
+            ),
+            caption=period,
+        ),
+        cards.KpiSpec(
+            t("profile.margin_12m"),
+            fmt_money(v.margin_12m),
+            caption=t("profile.prior", value=fmt_money(v.margin_prev_12m)),
+        ),
+        cards.KpiSpec(
+            t("profile.share_of_wallet"),
+            fmt_pct(v.share_of_wallet),
+            help=t("profile.share_of_wallet_help"),
+            caption=t("profile.potential", value=fmt_money(v.potential)),
+        ),
+        cards.KpiSpec(t("profile.clv"), clv_value, help=t("profile.clv_help"), caption=clv_caption),
+        cards.KpiSpec(
+            t("col.health"),
+            fmt_number(latest, 0) if latest is not None else "—",
+            delta=health_delta,
+            help=t("profile.health_help"),
+            caption=health_caption,
+        ),
+        cards.KpiSpec(t("col.tier"), label("tier", h["tier"]), caption=rank),
+        cards.KpiSpec(
+            t("col.stage"),
+            label("stage", stage) if stage else "—",
+            caption=t("profile.days_in_stage", days=fmt_int(days)) if days else None,
+        ),
+        cards.KpiSpec(
+            t("profile.interactions_12m"),
+            fmt_int(p.interactions_12m),
+            caption=(
+                t(
+                    "profile.vs_norm",
+                    ratio=fmt_pct(p.contact_ratio, 0),
+                    norm=fmt_number(p.tier_norm, 0),
+                )
+                if p.contact_ratio is not None
+                else None
+            ),
+        ),
+    ]
+
+
+def current_stage(p) -> tuple[str | None, int | None]:
+    """Stage at the as-of date and days in it."""
+    st_hist = p.stage_history
+    if st_hist.empty:
+        return None, None
+    past = st_hist[pd.to_datetime(st_hist["entered_on"]) <= pd.Timestamp(p.as_of)]
+    if past.empty:
+        return None, None
+    last = past.iloc[-1]
+    return last["stage"], (pd.Timestamp(p.as_of) - pd.Timestamp(last["entered_on"])).days
+
+
+def change_sentences(p) -> list[str]:
+    """What changed since the last meeting, as translated sentences."""
+    out = []
+    for c in p.changes:
+        v = c.values
+        if c.code == "no_meeting":
+            out.append(t("change.no_meeting"))
+        elif c.code == "since":
+            out.append(t("change.since", date=fmt_date(v["date"]), days=fmt_int(v["days"])))
+        elif c.code == "revenue":
+            out.append(
+                t(
+                    "change.revenue",
+                    before=fmt_money(v["before"]),
+                    after=fmt_money(v["after"]),
+                    change=fmt_pct(v["change"], signed=True),
+                )
+            )
+        elif c.code == "health":
+            out.append(
+                t(
+                    "change.health",
+                    before=fmt_number(v["before"], 0),
+                    after=fmt_number(v["after"], 0),
+                )
+            )
+        elif c.code == "nps":
+            out.append(
+                t(
+                    "change.nps",
+                    n=fmt_int(v["n"]),
+                    promoters=fmt_int(v["promoters"]),
+                    detractors=fmt_int(v["detractors"]),
+                )
+            )
+        elif c.code == "products":
+            names = product_names(p)
+            opened = "、".join(names.get(x, x) for x in v["opened"]) or "—"
+            closed = "、".join(names.get(x, x) for x in v["closed"]) or "—"
+            out.append(t("change.products", opened=opened, closed=closed))
+        elif c.code == "stakeholders":
+            out.append(
+                t("change.stakeholders", stale=fmt_int(v["stale"]), total=fmt_int(v["total"]))
+            )
+        elif c.code == "open_items":
+            out.append(
+                t("change.open_items", open=fmt_int(v["open"]), completed=fmt_int(v["completed"]))
+            )
+    return out
+
+
+def gap_sentences(p) -> list[str]:
+    """Relationship coverage gaps as translated sentences."""
+    out = []
+    for code, v in p.gaps:
+        if code == "sponsor_not_contacted":
+            days = v["days"]
+            out.append(
+                t(
+                    "gap.sponsor_not_contacted",
+                    days=fmt_int(days) if days is not None else "—",
+                    limit=v["limit"],
+                )
+            )
+        else:
+            out.append(t(f"gap.{code}"))
+    return out
+
+
+def whitespace_rows(p) -> pd.DataFrame:
+    """Suggested products with their reason, in the viewer's language."""
+    names = product_names(p)
+    rows = []
+    for r in p.whitespace.itertuples():
+        if r.because is not None and r.because_share is not None:
+            reason = t(
+                "whitespace.reason_because",
+                share=fmt_pct(r.peer_share, 0),
+                cond=fmt_pct(r.because_share, 0),
+                because=names.get(r.because, r.because),
+            )
+        else:
+            reason = t("whitespace.reason", share=fmt_pct(r.peer_share, 0))
+        rows.append(
+            {
+                "product": names.get(r.product, r.product),
+                "peer_share": r.peer_share,
+                "reason": reason,
+            }
+        )
+    return pd.DataFrame(rows, columns=["product", "peer_share", "reason"])
+
+
+def product_names(p) -> dict[str, str]:
+    """Product code to name in the viewer's language."""
+    zh = current_language() == "zh"
+    return {c: (names[1] if zh else names[0]) for c, names in p.product_names.items()}
+
+
+def _render_header(p) -> None:
+    h = p.header
+    st.title(h["name"])
+    team = h["team_zh"] if current_language() == "zh" else h["team_en"]
+    st.caption(
+        " · ".join(
+            [
+                h["code"],
+                label("industry", h["industry"]),
+                label("region", h["region"]),
+                t(f"segment.{h['segment']}"),
+                team or "—",
+                t("profile.owner", name=h["owner_name"] or "—"),
+                t("profile.onboarded", date=fmt_date(h["onboarded_on"])),
+            ]
+        )
+    )
+    if h["status"] == "churned":
+        st.warning(t("profile.churned", date=fmt_date(h["churned_on"])))
+
+
+def _render_changes(p) -> None:
+    with st.container(border=True):
+        st.markdown(f"**{t('profile.changes_title')}**")
+        for sentence in change_sentences(p):
+            st.markdown(f"- {_escape(sentence)}")
+
+
+def _escape(text: str) -> str:
+    """Markdown-escape free text so names and notes never render as markup."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]<>()#+-.!|~$" else ch for ch in str(text))
+
+
+def _render_value(p) -> None:
+    rev = p.revenue
+    if rev.empty:
+        st.info(t("common.no_data"))
+        return
+    divisor, unit = money_unit(rev.groupby("month")["revenue"].sum().max())
+    fig = go.Figure()
+    for _code, part in rev.groupby("product", sort=True):
+        name = product_name(part.iloc[0])
+        fig.add_scatter(
+            x=part["month"],
+            y=part["revenue"] / divisor,
+            name=name,
+            stackgroup="one",
+            mode="lines",
+            hovertemplate=f"{name}: %{{y:.2f}} {unit}<extra></extra>",
+        )
+    months = sorted(rev["month"].unique())
+    ticks = months[::3]
+    fig.update_layout(
+        yaxis={"title": t("profile.revenue_axis", unit=unit)},
+        xaxis={"tickvals": ticks, "ticktext": [fmt_month(pd.Timestamp(m).date()) for m in ticks]},
+    )
+    st.plotly_chart(
+        charts.titled(fig, t("profile.revenue_by_product")),
+        key="rev_by_product",
+        config={"displayModeBar": False},
+    )
+    if len(p.group):
+        st.markdown(f"**{t('profile.group_title')}**")
+        group = p.group.assign(
+            role=p.group["parent_id"].map(
+                lambda x: t("profile.subsidiary") if pd.notna(x) else t("profile.parent")
+            )
+        )
+        total = float(group["revenue_12m"].sum())
+        st.dataframe(
+            group[["code", "name", "role", "revenue_12m"]].round({"revenue_12m": 0}),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "code": t("col.code"),
+                "name": t("col.name"),
+                "role": t("profile.role"),
+                "revenue_12m": st.column_config.NumberColumn(
+                    t("col.revenue_12m"), format="localized"
+                ),
+            },
+        )
+        st.caption(t("profile.group_total", total=fmt_money(total), n=fmt_int(len(group))))
+    st.markdown(f"**{t('profile.tier_history')}**")
+    th = p.tier_history.assign(
+        tier=p.tier_history["tier"].map(lambda c: label("tier", c)),
+        previous_tier=p.tier_history["previous_tier"].map(
+            lambda c: label("tier", c) if isinstance(c, str) else "—"
+        ),
+        changed_on=p.tier_history["changed_on"].map(fmt_date),
+    )
+    st.dataframe(
+        th[["changed_on", "previous_tier", "tier", "reason"]],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "changed_on": t("col.date"),
+            "previous_tier": t("profile.from_tier"),
+            "tier": t("profile.to_tier"),
+            "reason": t("col.reason"),
+        },
+    )
+    if p.clv.sufficient:
+        st.caption(
+            t(
+                "profile.clv_method",
+                retention=fmt_pct(p.clv.retention),
+                low=fmt_pct(p.clv.retention_ci[0]),
+                high=fmt_pct(p.clv.retention_ci[1]),
+                rate=fmt_pct(p.clv.discount_rate, 0),
+                years=p.clv.horizon_years,
+            )
+        )
+
+
+def _render_behaviour(p) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{t('profile.products_title')}**")
+        h = p.holdings.assign(
+            product=[product_name(r) for r in p.holdings.itertuples()],
+            opened_on=p.holdings["opened_on"].map(fmt_date),
+            closed_on=p.holdings["closed_on"].map(lambda d: fmt_date(d) if pd.notna(d) else "—"),
+        )
+        st.dataframe(
+            h[["product", "opened_on", "closed_on"]],
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "product": t("col.product"),
+                "opened_on": t("col.opened"),
+                "closed_on": t("col.closed"),
+            },
+        )
+        bal = p.revenue.dropna(subset=["balance"])
+        if len(bal):
+            divisor, unit = money_unit(bal["balance"].max())
+            fig = go.Figure()
+            for _code, part in bal.groupby("product"):
+                fig.add_scatter(
+                    x=part["month"],
+                    y=part["balance"] / divisor,
+                    name=product_name(part.iloc[0]),
+                    mode="lines",
+                )
+            fig.update_layout(
+                yaxis={"title": t("profile.balance_axis", unit=unit), "rangemode": "tozero"}
+            )
+            st.plotly_chart(
+                charts.titled(fig, t("profile.balances_title")),
+                key="balances",
+                config={"displayModeBar": False},
+            )
+    with right:
+        mix = p.channel_mix
+        if len(mix):
+            st.plotly_chart(
+                charts.bar_figure(
+                    [label("channel", c) for c in mix["channel"]],
+                    mix["n"].tolist(),
+                    t("profile.channel_mix"),
+                    t("profile.interactions"),
+                    text=[fmt_pct(s, 0) for s in mix["share"]],
+                ),
+                key="channels",
+                config={"displayModeBar": False},
+            )
+        if p.contact_ratio is not None:
+            st.caption(
+                t(
+                    "profile.frequency_note",
+                    n=fmt_int(p.interactions_12m),
+                    norm=fmt_number(p.tier_norm, 0),
+                    tier=label("tier", p.header["tier"]),
+                )
+            )
+
+
+def _render_needs(p) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{t('profile.surveys_title')}**")
+        s = p.surveys.head(15)
+        if s.empty:
+            st.caption(t("profile.no_surveys"))
+        else:
+            st.dataframe(
+                s.assign(
+                    responded_on=s["responded_on"].map(lambda d: fmt_date(d.date())),
+                    survey=s["survey"].str.upper(),
+                )[["responded_on", "survey", "score", "comment", "contact"]],
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "responded_on": t("col.date"),
+                    "survey": t("col.survey"),
+                    "score": t("col.score"),
+                    "comment": t("col.comment"),
+                    "contact": t("col.contact"),
+                },
+            )
+        st.markdown(f"**{t('profile.notes_title')}**")
+        notes = p.interactions.dropna(subset=["notes"]).head(8)
+        if notes.empty:
+            st.caption(t("profile.no_notes"))
+        for r in notes.itertuples():
+            st.markdown(
+                f"- {fmt_date(r.occurred_on.date())} · {_escape(r.by or '—')}: {_escape(r.notes)}"
+            )
+    with right:
+        st.markdown(f"**{t('profile.service_issues')}**")
+        issues = p.interventions[
+            (p.interventions["kind"] == "service_recovery")
+            & p.interventions["status"].isin(["planned", "in_progress"])
+        ]
+        if issues.empty:
+            st.caption(t("profile.no_service_issues"))
+        for r in issues.itertuples():
+            st.markdown(
+                f"- {_escape(r.title)} · {label('status', r.status)} · "
+                f"{t('profile.due', date=fmt_date(r.due_on.date()) if pd.notna(r.due_on) else '—')}"
+            )
+        st.markdown(f"**{t('profile.whitespace_title')}**")
+        rows = whitespace_rows(p)
+        if rows.empty:
+            st.caption(t("profile.no_whitespace", n=fmt_int(p.n_peers)))
+        else:
+            st.dataframe(
+                rows,
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "product": t("col.product"),
+                    "peer_share": st.column_config.ProgressColumn(
+                        t("profile.peer_share"), format="percent", min_value=0, max_value=1
+                    ),
+                    "reason": t("col.reason"),
+                },
+            )
+            st.caption(
+                t(
+                    "profile.whitespace_note",
+                    n=fmt_int(p.n_peers),
+                    tier=label("tier", p.header["tier"]),
+                    industry=label("industry", p.header["industry"]),
+                )
+            )
+
+
+def _render_relationships(p, ctx) -> None:
+    for sentence in gap_sentences(p):
+        st.warning(sentence)
+    c = p.contacts
+    table = c.assign(
+        buying_role=c["buying_role"].map(lambda r: label("buying_role", r)),
+        support=c["support"].map(lambda s: label("support", s)),
+        last_contacted_on=c["last_contacted_on"].map(
+            lambda d: fmt_date(d.date()) if pd.notna(d) else "—"
+        ),
+    )
+    st.dataframe(
+        table[
+            [
+                "name",
+                "title",
+                "buying_role",
+                "support",
+                "relationship_strength",
+                "last_contacted_on",
+            ]
+        ],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "name": t("col.name"),
+            "title": t("col.title"),
+            "buying_role": t("col.buying_role"),
+            "support": t("col.support"),
+            "relationship_strength": st.column_config.NumberColumn(
+                t("col.strength"), format="%d / 5"
+            ),
+            "last_contacted_on": t("col.last_contact"),
+        },
+    )
+    if ctx.scope.can_write_accounts:
+        profile_forms.render_contact_forms(p, ctx)
+
+
+def _render_team(p) -> None:
+    team = p.team.assign(
+        role=p.team["role"].map(lambda r: label("team_role", r)),
+        since=p.team["since"].map(lambda d: fmt_date(d) if isinstance(d, dt.date) else "—"),
+        last_touch=p.team["last_touch"].map(lambda d: fmt_date(d.date()) if pd.notna(d) else "—"),
+    )
+    st.dataframe(
+        team[["role", "name", "since", "last_touch"]],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "role": t("profile.role"),
+            "name": t("col.name"),
+            "since": t("profile.since"),
+            "last_touch": t("col.last_contact"),
+        },
+    )
+    st.markdown(f"**{t('profile.peers_title', industry=label('industry', p.header['industry']))}**")
+    if not p.peers:
+        st.caption(t("profile.no_peers"))
+        return
+    rows = [
+        (
+            t("kpi.revenue_12m"),
+            fmt_money(p.peers["revenue_12m"][0]),
+            fmt_money(p.peers["revenue_12m"][1]),
+        ),
+        (t("col.products"), fmt_int(p.peers["products"][0]), fmt_number(p.peers["products"][1], 1)),
+        (
+            t("col.health"),
+            fmt_number(p.peers["health"][0], 0) if p.peers["health"][0] else "—",
+            fmt_number(p.peers["health"][1], 0),
+        ),
+    ]
+    st.dataframe(
+        pd.DataFrame(
+            rows, columns=[t("profile.metric"), t("profile.this_account"), t("profile.peer_median")]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(t("profile.peers_note", n=fmt_int(p.peers["n"])))
+
+
+def _render_timeline(p) -> None:
+    tl = p.timeline
+    kinds = ["interaction", "survey", "intervention", "stage", "tier"]
+    lang = current_language()
+    chosen = st.multiselect(
+        t("profile.timeline_filter"),
+        kinds,
+        default=kinds,
+        format_func=lambda k: t(f"timeline.{k}", lang=lang),
+        key="_w_timeline_kinds",
+    )
+    shown = tl[tl["kind"].isin(chosen)]
+    if shown.empty:
+        st.info(t("profile.timeline_empty"))
+        return
+    fig = go.Figure()
+    for kind, part in shown.groupby("kind"):
+        fig.add_scatter(
+            x=part["when"],
+            y=[t(f"timeline.{kind}")] * len(part),
+            mode="markers",
+            name=t(f"timeline.{kind}"),
+            text=part["text"].astype(str),
+            hovertemplate="%{x|%Y-%m-%d}: %{text}<extra></extra>",
+        )
+    fig.update_layout(showlegend=False, height=280)
+    st.plotly_chart(
+        charts.titled(fig, t("profile.timeline_title")),
+        key="timeline",
+        config={"displayModeBar": False},
+    )
+    table = shown.assign(
+        when=shown["when"].map(lambda d: fmt_date(d.date()) if pd.notna(d) else "—"),
+        kind=shown["kind"].map(lambda k: t(f"timeline.{k}")),
+        code=[timeline_label(r.kind, r.code) for r in shown.itertuples()],
+    )
+    st.dataframe(
+        table[["when", "kind", "code", "text", "detail"]].head(300),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "when": t("col.date"),
+            "kind": t("profile.event"),
+            "code": t("profile.type"),
+            "text": t("profile.what"),
+            "detail": t("profile.detail"),
+        },
+    )
+
+
+def timeline_label(kind: str, code: str) -> str:
+    """Translated type of a timeline event."""
+    group = {
+        "interaction": "channel",
+        "intervention": "intervention",
+        "stage": "stage",
+        "tier": "tier",
+    }.get(kind)
+    return label(group, code) if group else str(code).upper()
+
+
+def render_profile(p, ctx) -> None:
+    """Render the whole profile page for one account."""
+    _render_header(p)
+    cards.render_kpi_row(key_figures(p))
+    left, right = st.columns([3, 1])
+    with left:
+        _render_changes(p)
+    with right:
+        brief.render_brief_downloads(p)
+        if ctx.scope.can_write_accounts:
+            profile_forms.render_interaction_form(p, ctx)
+    tabs = st.tabs([t(f"profile.section.{k}") for k in SECTION_KEYS])
+    with tabs[0]:
+        _render_value(p)
+    with tabs[1]:
+        _render_behaviour(p)
+    with tabs[2]:
+        _render_needs(p)
+    with tabs[3]:
+        _render_relationships(p, ctx)
+    with tabs[4]:
+        _render_team(p)
+    with tabs[5]:
+        _render_timeline(p)
+
+
+def account_from_url() -> str | None:
+    """The account code of a shareable link (``?account=C100123``)."""
+    code = st.query_params.get("account", "").strip()
+    return code or None
+
+
+def render_account_picker(accounts: pd.DataFrame) -> str | None:
+    """Choose an account when the link names none; the choice goes into the URL."""
+    st.title(t("nav.profile"))
+    if accounts.empty:
+        st.info(t("common.no_data"))
+        return None
+    ordered = accounts.sort_values("revenue_12m", ascending=False)
+    names = dict(zip(ordered["code"], ordered["name"], strict=True))
+    code = st.selectbox(
+        t("profile.pick"),
+        list(names),
+        index=None,
+        format_func=lambda c: f"{names[c]} ({c})",
+        placeholder=t("accounts.search_placeholder"),
+    )
+    if code:
+        st.query_params["account"] = code
+    return code
+
+
+def render_not_found() -> None:
+    """The only thing shown for an unknown account or one outside the viewer's scope."""
+    st.error(t("profile.not_found"))
