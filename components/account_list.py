@@ -8,6 +8,8 @@ import streamlit as st
 from components import cards
 from components.i18n import fmt_int, fmt_month, label, t
 
+TIERS = ("strategic", "value", "basic")
+BANDS = ("healthy", "watch", "at_risk")
 COLUMNS = [
     "code",
     "name",
@@ -31,9 +33,12 @@ def select_accounts(
     bands: list[str],
     include_churned: bool,
     period_end: pd.Timestamp,
+    tiers: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Rows matching a name/code search (case-insensitive, Chinese or Latin) and bands."""
+    """Rows matching a name/code search (case-insensitive, Chinese or Latin), bands and tiers."""
     out = accounts
+    if tiers:
+        out = out.loc[out["tier"].isin(tiers)]
     if not include_churned:
         out = out.loc[out["churned_on"].isna() | (out["churned_on"] > period_end)]
     q = query.strip().lower()
@@ -56,20 +61,32 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
         return
     if "_w_q" not in st.session_state and "q" in st.query_params:
         st.session_state["_w_q"] = st.query_params["q"]
-    search, bands_col, churned_col = st.columns([3, 2, 1])
+    # Links from the overview's tier x health matrix preset these two.
+    params = st.query_params
+    preset_tiers = [x for x in params.get_all("tier") if x in TIERS]
+    preset_bands = [x for x in params.get_all("band") if x in BANDS]
+    search, tiers_col, bands_col, churned_col = st.columns([3, 2, 2, 1])
     query = search.text_input(
         t("accounts.search"), key="_w_q", placeholder=t("accounts.search_placeholder")
     )
     lang = ctx.lang
+    tiers = tiers_col.multiselect(
+        t("filter.tiers"),
+        list(TIERS),
+        default=preset_tiers,
+        format_func=lambda c: label("tier", c, lang),
+        placeholder=t("filter.all"),
+    )
     bands = bands_col.multiselect(
         t("accounts.bands"),
-        ["healthy", "watch", "at_risk"],
+        list(BANDS),
+        default=preset_bands,
         format_func=lambda b: label("band", b, lang),
         placeholder=t("filter.all"),
     )
     include_churned = churned_col.toggle(t("accounts.include_churned"))
     shown = select_accounts(
-        accounts, query, bands, include_churned, pd.Timestamp(ctx.filters.period_end)
+        accounts, query, bands, include_churned, pd.Timestamp(ctx.filters.period_end), tiers
     )
     st.caption(t("accounts.count", shown=fmt_int(len(shown)), total=fmt_int(len(accounts))))
     table = shown[COLUMNS].assign(
@@ -104,6 +121,16 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
             "open_interventions": st.column_config.NumberColumn(t("col.open_interventions")),
         },
     )
+    if query.strip() and 0 < len(shown) <= 10:
+        # A short search result gets direct links, handy on a phone or with a keyboard.
+        st.caption(t("accounts.open_profiles"))
+        for row in shown.itertuples():
+            st.page_link(
+                "pages/profile.py",
+                label=f"{row.name} ({row.code})",
+                query_params={"account": row.code},
+                icon=":material/arrow_forward:",
+            )
     export = table.assign(code=shown["code"]).rename(
         columns={c: t(f"col.export.{c}") for c in COLUMNS}
     )

@@ -199,6 +199,8 @@ def to_pdf(b: Brief) -> bytes:
     pdf.set_margins(14, 12, 14)
     pdf.add_page()
     pdf.add_font("cjk", "", str(font_path()))
+    # One weight ships; headings use it too (fpdf2 would otherwise ask for a bold file).
+    pdf.add_font("cjk", "B", str(font_path()))
     pdf.set_title(b.title)
     pdf.set_font("cjk", size=15)
     pdf.multi_cell(0, 8, b.title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)

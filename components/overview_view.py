@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from analytics.periods import add_months
@@ -123,6 +124,35 @@ def _render_movers(data) -> None:
     )
 
 
+def _render_matrix_links(matrix) -> None:
+    """Each cell of the tier x health matrix as a link to the accounts behind it."""
+    bands = [b for b in matrix.columns if b != "unscored"]
+    table = pd.DataFrame(
+        {
+            "tier": [label("tier", tier) for tier in matrix.index],
+            **{
+                band: [
+                    f"/accounts?tier={tier}&band={band}&n={int(matrix.loc[tier, band])}"
+                    for tier in matrix.index
+                ]
+                for band in bands
+            },
+        }
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "tier": t("overview.matrix_links"),
+            **{
+                b: st.column_config.LinkColumn(label("band", b), display_text=r"n=(\d+)$")
+                for b in bands
+            },
+        },
+    )
+
+
 def render_overview(data, ctx) -> None:
     """Render the whole overview for one loader result and page context."""
     k = data.kpis
@@ -186,6 +216,7 @@ def render_overview(data, ctx) -> None:
             config={"displayModeBar": False},
         )
         st.caption(t("overview.matrix_note"))
+        _render_matrix_links(data.tier_health)
 
     left, right = st.columns(2)
     with left:

@@ -26,22 +26,27 @@ def _codes(url: URL, where: str) -> set[str]:
     return out
 
 
+def _listed(at) -> set[str]:
+    """Account codes in the list (the code column links to the profile)."""
+    return {link.removeprefix("/profile?account=") for link in at.dataframe[0].value["code"]}
+
+
 def test_executive_lists_every_active_account(app_db: URL) -> None:
     at = run_page("pages/accounts.py", app_db, "exec")
     assert not at.exception
-    table = at.dataframe[0].value
-    assert set(table["code"]) == _codes(app_db, "")
+    assert _listed(at) == _codes(app_db, "")
+    assert at.dataframe[0].value["code"].str.startswith("/profile?account=").all()
 
 
 def test_manager_lists_only_their_team(app_db: URL) -> None:
     at = run_page("pages/accounts.py", app_db, "manager")
-    assert set(at.dataframe[0].value["code"]) == _codes(app_db, "AND team_id = 1")
+    assert _listed(at) == _codes(app_db, "AND team_id = 1")
 
 
 def test_search_by_code_from_a_link(app_db: URL) -> None:
     code = sorted(_codes(app_db, ""))[0]
     at = run_page("pages/accounts.py", app_db, "exec", query={"q": code})
-    assert list(at.dataframe[0].value["code"]) == [code]
+    assert _listed(at) == {code}
 
 
 def test_search_by_chinese_name_fragment(app_db: URL) -> None:
@@ -65,3 +70,29 @@ def test_export_neutralises_formula_cells() -> None:
     safe = neutralise_formulas(frame)
     assert list(safe["name"]) == ['\'=HYPERLINK("x")', "'+1", "'-2", "'@SUM(A1)", "普通"]
     assert list(safe["n"]) == [1, 2, 3, 4, 5]
+
+
+def test_trend_arrows_only_beyond_noise(app_db: URL) -> None:
+    at = run_page("pages/accounts.py", app_db, "exec")
+    arrows = at.dataframe[0].value["health_trend"]
+    assert set(arrows) <= {"", "▲", "▼"}
+    assert (arrows == "").sum() > len(arrows) / 2
+
+
+def test_matrix_link_presets_tier_and_band(app_db: URL) -> None:
+    at = run_page("pages/accounts.py", app_db, "exec", query={"tier": "value", "band": "watch"})
+    table = at.dataframe[0].value
+    assert len(table) > 0
+    assert set(table["tier"]) == {"Value"}
+    assert set(table["health_band"]) == {"Watch"}
+    engine = create_engine_for(app_db)
+    with engine.connect() as conn:
+        n = conn.execute(
+            text(
+                "SELECT COUNT(*) FROM accounts a JOIN account_scores s ON s.account_id = a.id "
+                "AND s.as_of = '2026-06-30' WHERE a.tier = 'value' AND s.health_band = 'watch' "
+                "AND (a.churned_on IS NULL OR a.churned_on > '2026-06-30')"
+            )
+        ).scalar()
+    engine.dispose()
+    assert len(table) == n

@@ -200,3 +200,57 @@ def test_first_request_on_fresh_server_shows_login(
         context.close()
     finally:
         srv.stop()
+
+
+def test_search_open_profile_and_download_brief(browser, server, sqlite_fixture_file, tmp_path):
+    """Search an account, open its profile from the result, download the PDF brief."""
+    import io
+
+    from playwright.sync_api import expect
+    from pypdf import PdfReader
+
+    engine = create_engine_for(make_url(f"sqlite:///{sqlite_fixture_file}"))
+    with engine.connect() as conn:
+        code, name = conn.execute(
+            text(
+                "SELECT code, name FROM accounts WHERE team_id = 1 AND status = 'active' "
+                "ORDER BY code LIMIT 1"
+            )
+        ).one()
+    engine.dispose()
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": 1400, "height": 1000}, accept_downloads=True
+    )
+    page = context.new_page()
+    page.goto(server.url)
+    page.get_by_role("textbox", name="用户名").fill("manager")
+    page.get_by_role("textbox", name="密码").fill("strata-demo")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_text("有效客户数", exact=True)).to_be_visible(timeout=30_000)
+
+    page.get_by_role("link", name="客户列表").click()
+    search = page.get_by_role("textbox", name="搜索客户名称或编号")
+    expect(search).to_be_visible(timeout=30_000)
+    search.fill(code)
+    search.press("Enter")
+    link = page.get_by_role("link", name=f"{name} ({code})")
+    expect(link).to_be_visible(timeout=30_000)
+    link.click()
+
+    expect(page.get_by_role("heading", name=name)).to_be_visible(timeout=30_000)
+    assert page.url.endswith(f"/profile?account={code}")
+    card = page.locator('[data-testid="stMetric"]').filter(has_text="近12个月收入").first
+    revenue = card.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    assert revenue.startswith("¥")
+
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="会面简报（PDF）").click()
+    pdf_path = tmp_path / "brief.pdf"
+    info.value.save_as(pdf_path)
+    reader = PdfReader(io.BytesIO(pdf_path.read_bytes()))
+    assert len(reader.pages) == 1
+    # pypdf returns this font's text with NUL padding between characters.
+    pdf_text = reader.pages[0].extract_text().replace("\x00", "")
+    assert name in pdf_text
+    assert revenue in pdf_text
+    context.close()
