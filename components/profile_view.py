@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analytics.health import COMPONENTS
 from analytics.periods import add_months
 from components import brief, cards, charts, profile_forms
 from components.i18n import (
@@ -267,7 +268,58 @@ def _escape(text: str) -> str:
     return "".join("\\" + ch if ch in "\\`*_{}[]<>()#+-.!|~$" else ch for ch in str(text))
 
 
+def _render_health(p) -> None:
+    """Health over time with its bands, and the latest components (missing ones said so)."""
+    h = p.health.dropna(subset=["health_score"])
+    if h.empty:
+        st.caption(t("profile.no_health"))
+        return
+    left, right = st.columns(2)
+    with left:
+        fig = go.Figure(
+            go.Scatter(
+                x=h["as_of"],
+                y=h["health_score"],
+                mode="lines+markers",
+                line={"color": "#1f4e79"},
+                hovertemplate="%{x|%Y-%m}: %{y:.0f}<extra></extra>",
+            )
+        )
+        for y, color in ((65, "#27ae60"), (45, "#c0392b")):
+            fig.add_hline(y=y, line={"dash": "dot", "color": color})
+        fig.update_layout(yaxis={"range": [0, 100], "title": t("col.health")}, showlegend=False)
+        st.plotly_chart(
+            charts.titled(fig, t("profile.health_over_time"), height=300),
+            key="health_history",
+            config={"displayModeBar": False},
+        )
+    with right:
+        last = h.iloc[-1]
+        names = [t(f"health.{c}") for c in COMPONENTS]
+        values = [last[c] for c in COMPONENTS]
+        fig = go.Figure(
+            go.Bar(
+                y=names,
+                x=[0 if pd.isna(v) else v for v in values],
+                orientation="h",
+                marker_color=["#bdc3c7" if pd.isna(v) else "#2e86c1" for v in values],
+                text=[t("health.missing") if pd.isna(v) else fmt_number(v, 0) for v in values],
+                textposition="auto",
+                hovertemplate="%{y}: %{text}<extra></extra>",
+            )
+        )
+        fig.update_layout(xaxis={"range": [0, 100]}, showlegend=False)
+        fig.update_yaxes(autorange="reversed")
+        st.plotly_chart(
+            charts.titled(fig, t("profile.health_components"), height=300),
+            key="health_components",
+            config={"displayModeBar": False},
+        )
+        st.caption(t("profile.health_confidence", share=fmt_pct(last["score_confidence"], 0)))
+
+
 def _render_value(p) -> None:
+    _render_health(p)
     rev = p.revenue
     if rev.empty:
         st.info(t("common.no_data"))

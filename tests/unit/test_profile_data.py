@@ -33,8 +33,9 @@ def test_profile_revenue_matches_fact_table(fixture_engine: Engine) -> None:
         p = load_profile_data(conn, EXEC, code, END)
         expected = conn.execute(
             text(
-                "SELECT SUM(r.revenue) FROM revenue_monthly r JOIN accounts a ON a.id = r.account_id "
-                "WHERE a.code = :c AND r.month BETWEEN '2025-07-01' AND '2026-06-01'"
+                "SELECT SUM(r.revenue) FROM revenue_monthly r "
+                "JOIN accounts a ON a.id = r.account_id WHERE a.code = :c "
+                "AND r.month BETWEEN '2025-07-01' AND '2026-06-01'"
             ),
             {"c": code},
         ).scalar()
