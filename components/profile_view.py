@@ -287,7 +287,11 @@ def _render_health(p) -> None:
         )
         for y, color in ((65, "#27ae60"), (45, "#c0392b")):
             fig.add_hline(y=y, line={"dash": "dot", "color": color})
-        fig.update_layout(yaxis={"range": [0, 100], "title": t("col.health")}, showlegend=False)
+        fig.update_layout(
+            yaxis={"range": [0, 100], "title": t("col.health")},
+            xaxis={"tickformat": "%Y-%m"},  # language-neutral month labels
+            showlegend=False,
+        )
         st.plotly_chart(
             charts.titled(fig, t("profile.health_over_time"), height=300),
             key="health_history",
@@ -643,7 +647,7 @@ def _render_timeline(p) -> None:
             text=part["text"].astype(str),
             hovertemplate="%{x|%Y-%m-%d}: %{text}<extra></extra>",
         )
-    fig.update_layout(showlegend=False, height=280)
+    fig.update_layout(showlegend=False, height=280, xaxis={"tickformat": "%Y-%m"})
     st.plotly_chart(
         charts.titled(fig, t("profile.timeline_title")),
         key="timeline",
