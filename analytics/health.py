@@ -131,7 +131,7 @@ def compute_health_inputs(
 
 
 def compute_health_scores(
-    inputs: pd.DataFrame, settings: HealthSettings | None = None
+    inputs: pd.DataFrame, settings: HealthSettings | None = None, from_components: bool = False
 ) -> pd.DataFrame:
     """Score each row of :func:`compute_health_inputs` on 0-100.
 
@@ -141,6 +141,9 @@ def compute_health_scores(
         Output of :func:`compute_health_inputs`.
     settings : HealthSettings, optional
         Weights and thresholds; the expert defaults when omitted.
+    from_components : bool, default False
+        ``inputs`` already holds the component columns (e.g. earlier scores); only
+        the weighting is redone.
 
     Returns
     -------
@@ -160,6 +163,10 @@ def compute_health_scores(
     """
     s = settings or HealthSettings()
     out = inputs[["account_id", "month"]].copy()
+    if from_components:
+        for c in COMPONENTS:
+            out[c] = inputs[c]
+        return _weigh(out, s)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = inputs["revenue_3m"] / inputs["revenue_prev_3m"]
     log_ratio = np.log(ratio.where(inputs["revenue_prev_3m"] > 0))
@@ -172,6 +179,11 @@ def compute_health_scores(
         inputs["products_held"].clip(upper=s.full_depth_products) / s.full_depth_products * 100
     )
     out["open_risks"] = (100 - 50 * inputs["open_risks"]).clip(lower=0)
+    return _weigh(out, s)
+
+
+def _weigh(out: pd.DataFrame, s: HealthSettings) -> pd.DataFrame:
+    """Weighted mean over present components, confidence and band."""
     comps = out[list(COMPONENTS)]
     w = pd.Series(s.weights)[list(COMPONENTS)]
     present = comps.notna()
@@ -186,3 +198,77 @@ def compute_health_scores(
     for c in COMPONENTS:
         out[c] = out[c].round(1)
     return out
+
+
+@dataclass(frozen=True)
+class FittedWeights:
+    """Health weights fitted against later churn, beside the log-odds they came from."""
+
+    weights: dict[str, float]
+    odds_ratios: pd.DataFrame
+    n_obs: int
+    n_events: int
+    horizon_months: int
+
+
+def fit_health_weights(
+    scores: pd.DataFrame, churned_within: pd.Series, horizon_months: int, alpha: float = 0.05
+) -> FittedWeights:
+    """Fit churn within a horizon on the five components and turn the fit into weights.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Output of :func:`compute_health_scores` (one row per account and month).
+    churned_within : Series
+        1 where the account churned within ``horizon_months`` after the row's month.
+    horizon_months : int
+        The horizon the outcome was measured over (recorded with the result).
+    alpha : float, default 0.05
+        For the odds-ratio intervals.
+
+    Returns
+    -------
+    FittedWeights
+        ``weights`` sum to 1; ``odds_ratios`` are per 10 component points with
+        intervals (account-clustered).
+
+    Notes
+    -----
+    A component's weight is its protective standardized effect: -β·sd, floored at
+    zero (a component whose higher values go with *more* churn gets weight 0 rather
+    than a negative weight), then normalised. Missing components are filled with
+    the component's mean and flagged, so missingness does not silently count as
+    zero or as average without the model knowing.
+    """
+    import statsmodels.api as sm
+
+    x = pd.DataFrame(index=scores.index)
+    for c in COMPONENTS:
+        col = scores[c]
+        x[c] = col.fillna(col.mean()) / 10
+        if col.isna().any():
+            x[f"{c}_missing"] = col.isna().astype(float)
+    x = sm.add_constant(x, has_constant="add")
+    x = x.loc[:, (x.std() > 0) | (x.columns == "const")]
+    y = churned_within.astype(float)
+    res = sm.Logit(y, x).fit(
+        disp=0, cov_type="cluster", cov_kwds={"groups": scores["account_id"].to_numpy()}
+    )
+    ci = res.conf_int(alpha=alpha)
+    comps = [c for c in COMPONENTS if c in res.params.index]
+    table = pd.DataFrame(
+        {
+            "odds_ratio_per_10": np.exp(res.params[comps]),
+            "ci_low": np.exp(ci.loc[comps, 0]),
+            "ci_high": np.exp(ci.loc[comps, 1]),
+            "p_value": res.pvalues[comps],
+        }
+    )
+    protective = {c: max(0.0, -float(res.params[c]) * float(x[c].std())) for c in comps}
+    total = sum(protective.values())
+    weights = {
+        c: (protective.get(c, 0.0) / total if total > 0 else 1 / len(COMPONENTS))
+        for c in COMPONENTS
+    }
+    return FittedWeights(weights, table, int(res.nobs), int(y.sum()), horizon_months)

@@ -9,10 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, Integer, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Integer, delete, func, insert, select
 
-from analytics.health import HealthSettings, compute_health_inputs, compute_health_scores
+from analytics import churn, validation
+from analytics.health import (
+    HealthSettings,
+    compute_health_inputs,
+    compute_health_scores,
+    fit_health_weights,
+)
 from data_access.bulk import insert_frame
 from data_access.schema import (
     Account,
@@ -28,6 +35,7 @@ from data_access.sqlfuncs import month_of
 from data_access.versioning import bump_data_version
 
 MODEL_VERSION = "health-expert-1"
+CHURN_VERSION = "churn-logit-1"
 Progress = Callable[[str, float], None]
 
 
@@ -127,24 +135,103 @@ def _open_risks(sources: dict[str, pd.DataFrame], months: pd.DatetimeIndex) -> p
     return pd.concat(rows).groupby(["account_id", "month"], as_index=False)["n"].sum()
 
 
-def compute_snapshots(
+def _table_json(table: pd.DataFrame) -> dict:
+    return {str(k): [round(float(v), 6) for v in row] for k, row in table.iterrows()}
+
+
+def compute_models(
     sources: dict[str, pd.DataFrame], as_of_months: int, settings: HealthSettings
-) -> pd.DataFrame:
-    """Health snapshots for the last ``as_of_months`` months of data."""
+) -> dict[str, object]:
+    """Health snapshots, churn models, fitted health weights and their validation.
+
+    Everything is computed from the monthly aggregates in ``sources``; nothing is
+    written here.
+    """
     monthly = sources["monthly"]
+    accounts = sources["accounts"]
     months = pd.DatetimeIndex(sorted(pd.to_datetime(monthly["month"]).unique()))
-    wanted = months[-as_of_months:]
     inputs = compute_health_inputs(
         monthly,
         sources["interactions"],
         sources["nps"],
         _open_risks(sources, months),
-        sources["accounts"],
-        wanted,
+        accounts,
+        months[3:],
     )
     scores = compute_health_scores(inputs, settings)
-    scores["as_of"] = (scores["month"] + pd.offsets.MonthEnd(0)).dt.date
-    return scores.drop(columns="month")
+    panel = churn.build_churn_panel(inputs, accounts)
+    result: dict[str, object] = {"months": months}
+    try:
+        drivers = churn.fit_churn_model(panel, churn.DRIVERS)
+        risk = churn.fit_churn_model(panel, churn.RISK_FEATURES)
+    except ValueError:
+        drivers = risk = None
+    result["drivers"], result["risk"] = drivers, risk
+    risk_rows = panel[["account_id", "month"]].assign(
+        churn_risk=churn.annual_risk(risk.predict(panel)) if risk else np.nan
+    )
+    scores = scores.merge(risk_rows, on=["account_id", "month"], how="left")
+    last = months[-1]
+    wanted = set(months[-as_of_months:])
+    snaps = scores[scores["month"].isin(wanted)].copy()
+    snaps["as_of"] = (snaps["month"] + pd.offsets.MonthEnd(0)).dt.date
+    result["snapshots"] = snaps.drop(columns="month")
+    result["fitted"] = result["validation"] = None
+    if drivers is None:
+        return result
+    # Fitted weights: only months whose 6-month outcome is fully observed.
+    horizon = 6
+    observed = scores[scores["month"] <= last - pd.DateOffset(months=horizon)]
+    y6 = churn.churn_within(observed, accounts, horizon)
+    if y6.sum() > 20:
+        result["fitted"] = fit_health_weights(observed, y6, horizon)
+    result["validation"] = validate_out_of_time(scores, panel, accounts, months)
+    return result
+
+
+def validate_out_of_time(
+    scores: pd.DataFrame, panel: pd.DataFrame, accounts: pd.DataFrame, months: pd.DatetimeIndex
+) -> dict | None:
+    """Fit on data before an evaluation month 12 months back; score churn in the 12 after.
+
+    Compares the expert health score, the health score with fitted weights and the
+    churn risk model on the same accounts: AUC with bootstrap intervals, lift by
+    decile, and calibration of the risk model.
+    """
+    if len(months) < 30:
+        return None
+    eval_month = months[-13]
+    train = scores[scores["month"] <= eval_month - pd.DateOffset(months=6)]
+    y_train = churn.churn_within(train, accounts, 6)
+    test = scores[scores["month"] == eval_month].reset_index(drop=True)
+    y = churn.churn_within(test, accounts, 12).to_numpy()
+    if y.sum() < 10 or y_train.sum() < 10:
+        return None
+    fitted = fit_health_weights(train, y_train, 6)
+    rescored = compute_health_scores(
+        test, HealthSettings(weights=fitted.weights), from_components=True
+    )
+    risk_model = churn.fit_churn_model(panel[panel["month"] < eval_month], churn.RISK_FEATURES)
+    test_panel = test[["account_id", "month"]].merge(panel, on=["account_id", "month"], how="left")
+    risk12 = churn.annual_risk(risk_model.predict(test_panel.fillna(0))).to_numpy()
+    out: dict[str, object] = {
+        "eval_month": eval_month.date().isoformat(),
+        "n": len(y),
+        "events": int(y.sum()),
+        "fitted_weights": {k: round(v, 4) for k, v in fitted.weights.items()},
+    }
+    for name, score in (
+        ("expert", 100 - test["health_score"].to_numpy()),
+        ("fitted", 100 - rescored["health_score"].to_numpy()),
+        ("risk", risk12),
+    ):
+        auc = validation.bootstrap_auc(y, score)
+        out[f"auc_{name}"] = [round(auc.auc, 4), round(auc.ci_low, 4), round(auc.ci_high, 4)]
+        out[f"lift_{name}"] = validation.compute_lift(y, score).round(6).to_dict(orient="list")
+    out["calibration_risk"] = (
+        validation.compute_calibration(y, risk12).round(6).to_dict(orient="list")
+    )
+    return out
 
 
 def run_refresh(
@@ -156,43 +243,44 @@ def run_refresh(
 ) -> dict[str, object]:
     """Score all accounts for the last ``as_of_months`` month-ends and store snapshots.
 
-    Idempotent: snapshots for the same as-of dates are replaced. The whole write is
-    one transaction, so a failure leaves the previous snapshots intact.
+    Also fits the churn driver and risk models and the health weights against later
+    churn, validates them out of time, and records each as a model run. Idempotent:
+    snapshots for the same as-of dates are replaced. The whole write is one
+    transaction, so a failure leaves the previous snapshots intact.
     """
     say = progress or (lambda _m, _f: None)
     settings = settings or HealthSettings()
-    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    started = _now()
     say("Reading monthly aggregates", 0.05)
     with engine.connect() as conn:
         sources = fetch_health_sources(conn)
     if sources["monthly"].empty:
         return {"snapshots": 0, "as_of": None}
-    say("Scoring health", 0.4)
-    snaps = compute_snapshots(sources, as_of_months, settings)
+    say("Scoring health, fitting and validating churn models", 0.3)
+    models = compute_models(sources, as_of_months, settings)
+    snaps = models["snapshots"]
     latest = max(snaps["as_of"]) if len(snaps) else None
-    say("Writing snapshots", 0.7)
+    say("Writing snapshots and model runs", 0.75)
     with engine.begin() as conn:
-        run_id = conn.execute(
-            insert(ModelRun)
-            .values(
-                kind="health",
-                version=MODEL_VERSION,
-                as_of=latest,
-                started_at=started,
-                status="running",
-                params={
-                    "weights": settings.weights,
-                    "healthy_from": settings.healthy_from,
-                    "watch_from": settings.watch_from,
-                    "as_of_months": as_of_months,
-                },
-            )
-            .returning(ModelRun.id)
-        ).scalar_one()
+
+        def record(kind: str, version: str, params: dict, stats: dict) -> int:
+            return conn.execute(
+                insert(ModelRun)
+                .values(
+                    kind=kind,
+                    version=version,
+                    as_of=latest,
+                    started_at=started,
+                    finished_at=_now(),
+                    status="done",
+                    params=params,
+                    stats=stats,
+                )
+                .returning(ModelRun.id)
+            ).scalar_one()
+
         dates = sorted(set(snaps["as_of"]))
         conn.execute(delete(AccountScore).where(AccountScore.as_of.in_(dates)))
-        snaps = snaps.assign(model_run_id=run_id)
-        insert_frame(conn, AccountScore.__table__, snaps)
         stats = {
             "accounts_scored": int(snaps["account_id"].nunique()),
             "snapshots": len(snaps),
@@ -204,18 +292,52 @@ def run_refresh(
                 .items()
             },
         }
-        conn.execute(
-            update(ModelRun)
-            .where(ModelRun.id == run_id)
-            .values(
-                status="done",
-                finished_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                stats=stats,
+        params = {
+            "weights": settings.weights,
+            "healthy_from": settings.healthy_from,
+            "watch_from": settings.watch_from,
+            "as_of_months": as_of_months,
+        }
+        run_id = record("health", MODEL_VERSION, params, stats)
+        insert_frame(conn, AccountScore.__table__, snaps.assign(model_run_id=run_id))
+        for kind, model in (("churn_drivers", models["drivers"]), ("churn_risk", models["risk"])):
+            if model is not None:
+                record(
+                    kind,
+                    CHURN_VERSION,
+                    {"features": list(model.features)},
+                    {
+                        "odds_ratios": _table_json(model.odds_ratios),
+                        "n_obs": model.n_obs,
+                        "n_events": model.n_events,
+                        "n_accounts": model.n_accounts,
+                        "pseudo_r2": round(model.pseudo_r2, 5),
+                        "alpha": model.alpha,
+                    },
+                )
+        fitted = models["fitted"]
+        if fitted is not None:
+            record(
+                "health_fitted",
+                CHURN_VERSION,
+                {"horizon_months": fitted.horizon_months},
+                {
+                    "weights": {k: round(v, 4) for k, v in fitted.weights.items()},
+                    "expert_weights": settings.weights,
+                    "odds_ratios": _table_json(fitted.odds_ratios),
+                    "n_obs": fitted.n_obs,
+                    "n_events": fitted.n_events,
+                },
             )
-        )
+        if models["validation"] is not None:
+            record("validation", CHURN_VERSION, {"horizon_months": 12}, models["validation"])
         bump_data_version(conn)
     say("Snapshots written", 1.0)
     return {"snapshots": len(snaps), "as_of": latest, "model_run_id": run_id}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def snapshots_missing(conn: Connection) -> bool:

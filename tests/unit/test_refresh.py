@@ -25,9 +25,13 @@ def test_refresh_is_idempotent_and_bumps_the_version(sqlite_url: URL) -> None:
     assert _snapshot_state(engine) == pytest.approx(before)
     with engine.connect() as conn:
         assert fetch_data_version(conn) == version + 1
-        runs = conn.execute(select(ModelRun.status, ModelRun.stats)).all()
+        runs = conn.execute(
+            select(ModelRun.status, ModelRun.stats).where(ModelRun.kind == "health")
+        ).all()
+        kinds = set(conn.execute(select(ModelRun.kind)).scalars())
     assert [r.status for r in runs] == ["done", "done"]
     assert runs[-1].stats["accounts_scored"] > 300
+    assert kinds == {"health", "churn_drivers", "churn_risk", "health_fitted", "validation"}
     engine.dispose()
 
 
