@@ -24,7 +24,8 @@ def _layout(fig: go.Figure, title: str, height: int = 340) -> go.Figure:
         height=height,
         margin={"l": 10, "r": 10, "t": 48, "b": 10},
         font={"family": FONT},
-        legend={"orientation": "h", "y": -0.15},
+        # Below the x-axis title, so the two never overlap.
+        legend={"orientation": "h", "y": -0.28, "yanchor": "top"},
     )
     return fig
 

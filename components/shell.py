@@ -37,6 +37,10 @@ PAGES = (
     PageSpec("home", "app.py", "nav.home", ":material/dashboard:"),
     PageSpec("accounts", "pages/accounts.py", "nav.accounts", ":material/table_view:"),
     PageSpec("profile", "pages/profile.py", "nav.profile", ":material/person_search:"),
+    PageSpec("lifecycle", "pages/lifecycle.py", "nav.lifecycle", ":material/timeline:"),
+    PageSpec(
+        "models", "pages/models.py", "nav.models", ":material/science:", ("executive", "admin")
+    ),
 )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from analytics import overview as ov
 from analytics.satisfaction import NpsEstimate, compute_nps
-from data_access import auth, portfolio, profile, writes
+from data_access import auth, lifecycle, portfolio, profile, writes
 from data_access.config import database_url
 from data_access.engine import DatabaseUnavailable, create_engine_for, describe_error
 from data_access.scope import Filters, Scope
@@ -30,7 +30,13 @@ TTL = dt.timedelta(minutes=30)
 ENTRIES = 64
 
 
-@st.cache_resource(max_entries=4)
+def _dispose(engine: Engine) -> None:
+    engine.dispose()
+
+
+# An evicted engine closes its pooled connections instead of leaving them to the
+# garbage collector.
+@st.cache_resource(max_entries=4, on_release=_dispose, show_spinner=False)
 def _engine(url_text: str) -> Engine:
     return create_engine_for(database_url())
 
@@ -216,3 +222,26 @@ def save_contact_edit(
     return _write(
         lambda conn: writes.update_contact(conn, scope, contact_id, expected_version, data)
     )
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _lifecycle(
+    db_key: str, scope: Scope, filters: Filters, version: int
+) -> lifecycle.LifecycleData:
+    return _read(lambda conn: lifecycle.load_lifecycle_data(conn, scope, filters))
+
+
+def load_lifecycle(scope: Scope, filters: Filters, version: int) -> lifecycle.LifecycleData:
+    """Lifecycle, retention, drivers and risk for the viewer's scope and filters."""
+    return _lifecycle(_db_key(), scope, filters, version)
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def _model_runs(db_key: str, version: int) -> dict[str, dict | None]:
+    kinds = ("health", "churn_drivers", "churn_risk", "health_fitted", "validation")
+    return _read(lambda conn: {k: lifecycle.fetch_latest_model(conn, k) for k in kinds})
+
+
+def load_model_runs(version: int) -> dict[str, dict | None]:
+    """The newest run of each model: portfolio-level statistics only."""
+    return _model_runs(_db_key(), version)

@@ -1,0 +1,93 @@
+"""Lifecycle stages over time, transitions between two dates, and time in stage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+NOT_YET = "not_yet"
+GONE = "churned"
+
+
+def stage_on(events: pd.DataFrame, days: Sequence[pd.Timestamp]) -> pd.DataFrame:
+    """Each account's stage on each day: ``account_id, day, stage``.
+
+    ``events`` holds ``account_id, stage, entered_on``; an account with no event
+    yet on a day is in stage ``not_yet``.
+    """
+    ev = events.assign(entered_on=pd.to_datetime(events["entered_on"]).astype("datetime64[ns]"))
+    ev = ev.sort_values("entered_on")
+    grid = pd.DataFrame({"day": pd.to_datetime(list(days)).astype("datetime64[ns]")})
+    grid = grid.sort_values("day")
+    ids = pd.DataFrame({"account_id": ev["account_id"].unique()})
+    cross = grid.merge(ids, how="cross").sort_values("day")
+    out = pd.merge_asof(
+        cross,
+        ev[["account_id", "stage", "entered_on"]],
+        left_on="day",
+        right_on="entered_on",
+        by="account_id",
+    )
+    out["stage"] = out["stage"].fillna(NOT_YET)
+    return out[["account_id", "day", "stage", "entered_on"]]
+
+
+def compute_stage_distribution(events: pd.DataFrame, days: Sequence[pd.Timestamp]) -> pd.DataFrame:
+    """Accounts per stage on each day (wide: one column per stage), churned and
+    not-yet-onboarded accounts excluded."""
+    s = stage_on(events, days)
+    s = s[~s["stage"].isin([NOT_YET, GONE])]
+    return s.pivot_table(
+        index="day", columns="stage", values="account_id", aggfunc="count", fill_value=0
+    )
+
+
+def compute_transitions(
+    events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame:
+    """Counts of accounts moving from their stage on ``start`` to their stage on ``end``.
+
+    Returns ``from_stage, to_stage, n``; accounts not yet onboarded on ``start``
+    come from ``not_yet``.
+    """
+    s = stage_on(events, [start, end])
+    wide = s.pivot_table(index="account_id", columns="day", values="stage", aggfunc="first")
+    wide.columns = ["from_stage", "to_stage"]
+    wide = wide[~((wide["from_stage"] == GONE) & (wide["to_stage"] == GONE))]
+    wide = wide[wide["to_stage"] != NOT_YET]
+    return wide.groupby(["from_stage", "to_stage"]).size().rename("n").reset_index()
+
+
+def compute_time_in_stage(
+    events: pd.DataFrame, as_of: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Days each account has spent in its current stage, and percentiles per stage.
+
+    Returns
+    -------
+    (current, summary)
+        ``current``: ``account_id, stage, days``; ``summary``: per stage ``n,
+        p25, median, p75, p90`` in days. Churned accounts are left out.
+    """
+    s = stage_on(events, [as_of])
+    s = s[~s["stage"].isin([NOT_YET, GONE])].copy()
+    s["days"] = (pd.Timestamp(as_of) - s["entered_on"]).dt.days
+    current = s[["account_id", "stage", "days"]]
+    summary = current.groupby("stage")["days"].describe(percentiles=[0.25, 0.5, 0.75, 0.9])
+    summary = summary.rename(
+        columns={"count": "n", "25%": "p25", "50%": "median", "75%": "p75", "90%": "p90"}
+    )[["n", "p25", "median", "p75", "p90"]]
+    return current.reset_index(drop=True), summary.reset_index()
+
+
+def stuck_accounts(current: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """Accounts in their stage for longer than the stage's 90th percentile."""
+    p90 = summary.set_index("stage")["p90"]
+    flagged = current[current["days"] > current["stage"].map(p90)]
+    return flagged.assign(p90=flagged["stage"].map(p90)).sort_values("days", ascending=False)
+
+
+def depth_band(products: pd.Series) -> pd.Series:
+    """Product depth in three bands: 1–2, 3–4 and 5+ products."""
+    return pd.cut(products, bins=[-1, 2, 4, 99], labels=["1-2", "3-4", "5+"]).astype(str)

@@ -1,0 +1,217 @@
+"""Named, scoped queries behind the lifecycle & retention page and the model lab."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Connection, Select, and_, func, or_, select
+
+from analytics import lifecycle as lc
+from analytics.periods import add_months, month_end
+from analytics.survival import RetentionCurves, build_survival_frame, compute_retention
+from data_access.schema import (
+    Account,
+    AccountMonthly,
+    AccountScore,
+    LifecycleEvent,
+    ModelRun,
+    TierHistory,
+)
+from data_access.scope import Filters, Scope, filter_clauses, scope_clause
+
+
+def _frame(conn: Connection, stmt: Select) -> pd.DataFrame:
+    result = conn.execute(stmt)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def _in_view(scope: Scope, filters: Filters):
+    return select(Account.id).where(scope_clause(scope), *filter_clauses(filters))
+
+
+def fetch_stage_events(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Lifecycle events of the accounts in view."""
+    return _frame(
+        conn,
+        select(LifecycleEvent.account_id, LifecycleEvent.stage, LifecycleEvent.entered_on)
+        .where(LifecycleEvent.account_id.in_(_in_view(scope, filters)))
+        .order_by(LifecycleEvent.entered_on, LifecycleEvent.id),
+    )
+
+
+def fetch_tier_events(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Tier changes of the accounts in view, as stage-like events."""
+    return _frame(
+        conn,
+        select(
+            TierHistory.account_id,
+            TierHistory.tier.label("stage"),
+            TierHistory.changed_on.label("entered_on"),
+        )
+        .where(TierHistory.account_id.in_(_in_view(scope, filters)))
+        .order_by(TierHistory.changed_on, TierHistory.id),
+    )
+
+
+def fetch_survival_accounts(
+    conn: Connection, scope: Scope, filters: Filters, window_start: dt.date
+) -> pd.DataFrame:
+    """Accounts in view with onboarding, churn, tier and product depth at observation start."""
+    acc = _frame(
+        conn,
+        select(Account.id.label("account_id"), Account.onboarded_on, Account.churned_on).where(
+            scope_clause(scope), *filter_clauses(filters)
+        ),
+    )
+    tiers = fetch_tier_events(conn, scope, filters)
+    entry = acc.assign(
+        day=pd.to_datetime(acc["onboarded_on"]).clip(lower=pd.Timestamp(window_start))
+    )
+    t = tiers.assign(entered_on=pd.to_datetime(tiers["entered_on"])).sort_values("entered_on")
+    entry = pd.merge_asof(
+        entry.sort_values("day"), t, left_on="day", right_on="entered_on", by="account_id"
+    )
+    acc = acc.merge(
+        entry[["account_id", "stage"]].rename(columns={"stage": "tier"}),
+        on="account_id",
+        how="left",
+    )
+    first = (
+        select(AccountMonthly.account_id, func.min(AccountMonthly.month).label("first_month"))
+        .where(
+            AccountMonthly.account_id.in_(_in_view(scope, filters)),
+            AccountMonthly.month >= window_start,
+        )
+        .group_by(AccountMonthly.account_id)
+        .subquery()
+    )
+    depth = _frame(
+        conn,
+        select(AccountMonthly.account_id, AccountMonthly.products_held).join(
+            first,
+            and_(
+                first.c.account_id == AccountMonthly.account_id,
+                first.c.first_month == AccountMonthly.month,
+            ),
+        ),
+    )
+    acc = acc.merge(depth, on="account_id", how="left")
+    acc["depth"] = lc.depth_band(acc["products_held"].fillna(1))
+    acc["tier"] = acc["tier"].fillna("basic")
+    return acc
+
+
+def fetch_at_risk(
+    conn: Connection, scope: Scope, filters: Filters, limit: int = 25
+) -> pd.DataFrame:
+    """Active accounts ranked by expected revenue at risk: 12-month churn risk × revenue."""
+    end = month_end(filters.period_month)
+    start = add_months(filters.period_month, -11)
+    rev = (
+        select(AccountMonthly.account_id, func.sum(AccountMonthly.revenue).label("revenue_12m"))
+        .where(AccountMonthly.month.between(start, filters.period_month))
+        .group_by(AccountMonthly.account_id)
+        .subquery()
+    )
+    df = _frame(
+        conn,
+        select(
+            Account.code,
+            Account.name,
+            Account.tier,
+            AccountScore.churn_risk,
+            AccountScore.health_score,
+            rev.c.revenue_12m,
+        )
+        .join(AccountScore, and_(AccountScore.account_id == Account.id, AccountScore.as_of == end))
+        .join(rev, rev.c.account_id == Account.id)
+        .where(
+            scope_clause(scope),
+            *filter_clauses(filters),
+            or_(Account.churned_on.is_(None), Account.churned_on > end),
+            AccountScore.churn_risk.is_not(None),
+        ),
+    )
+    df["revenue_at_risk"] = df["churn_risk"] * df["revenue_12m"]
+    total = float(df["revenue_at_risk"].sum())
+    out = df.sort_values("revenue_at_risk", ascending=False).head(limit).reset_index(drop=True)
+    out.attrs["total_expected"] = total
+    out.attrs["n_scored"] = len(df)
+    return out
+
+
+def fetch_latest_model(conn: Connection, kind: str) -> dict | None:
+    """The newest model run of a kind: as-of date, parameters and statistics.
+
+    Model runs hold portfolio-level aggregates (coefficients, AUCs), never rows.
+    """
+    row = conn.execute(
+        select(
+            ModelRun.as_of, ModelRun.version, ModelRun.params, ModelRun.stats, ModelRun.finished_at
+        )
+        .where(ModelRun.kind == kind, ModelRun.status == "done")
+        .order_by(ModelRun.id.desc())
+        .limit(1)
+    ).one_or_none()
+    return dict(row._mapping) if row else None
+
+
+@dataclass(frozen=True)
+class LifecycleData:
+    """Everything the lifecycle & retention page shows."""
+
+    period_start: dt.date
+    period_end: dt.date
+    distribution: pd.DataFrame
+    stage_flows: pd.DataFrame
+    tier_flows: pd.DataFrame
+    time_in_stage: pd.DataFrame
+    stuck: pd.DataFrame
+    by_tier: RetentionCurves
+    by_depth: RetentionCurves
+    n_accounts: int
+    drivers: dict | None
+    at_risk: pd.DataFrame
+
+
+def load_lifecycle_data(conn: Connection, scope: Scope, filters: Filters) -> LifecycleData:
+    """Assemble the lifecycle page for the viewer's scope and filters."""
+    end = pd.Timestamp(month_end(filters.period_month))
+    start_month = add_months(filters.period_month, -11)
+    start = pd.Timestamp(start_month) - pd.Timedelta(days=1)
+    events = fetch_stage_events(conn, scope, filters)
+    tiers = fetch_tier_events(conn, scope, filters)
+    days = [
+        pd.Timestamp(month_end(add_months(filters.period_month, -k))) for k in range(23, -1, -1)
+    ]
+    current, summary = lc.compute_time_in_stage(events, end)
+    stuck = lc.stuck_accounts(current, summary)
+    codes = _frame(
+        conn,
+        select(Account.id.label("account_id"), Account.code, Account.name).where(
+            Account.id.in_(stuck["account_id"].head(50).tolist())
+        ),
+    )
+    stuck = stuck.head(50).merge(codes, on="account_id", how="left")
+    window_start = add_months(filters.period_month, -35)
+    surv = build_survival_frame(
+        fetch_survival_accounts(conn, scope, filters, window_start),
+        pd.Timestamp(window_start),
+        end,
+    )
+    return LifecycleData(
+        period_start=start_month,
+        period_end=end.date(),
+        distribution=lc.compute_stage_distribution(events, days),
+        stage_flows=lc.compute_transitions(events, start, end),
+        tier_flows=lc.compute_transitions(tiers, start, end),
+        time_in_stage=summary,
+        stuck=stuck,
+        by_tier=compute_retention(surv, "tier", horizon=120),
+        by_depth=compute_retention(surv, "depth", horizon=120),
+        n_accounts=len(surv),
+        drivers=fetch_latest_model(conn, "churn_drivers"),
+        at_risk=fetch_at_risk(conn, scope, filters),
+    )
