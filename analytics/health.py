@@ -272,3 +272,33 @@ def fit_health_weights(
         for c in COMPONENTS
     }
     return FittedWeights(weights, table, int(res.nobs), int(y.sum()), horizon_months)
+
+
+def compute_contributions(row: pd.Series, weights: dict[str, float]) -> pd.Series:
+    """Points each component contributes to one health score (they sum to the score)."""
+    present = {c: w for c, w in weights.items() if pd.notna(row.get(c))}
+    total = sum(present.values())
+    return pd.Series(
+        {c: (row[c] * present[c] / total if c in present and total else 0.0) for c in COMPONENTS}
+    )
+
+
+def compute_score_change(
+    before: pd.Series, after: pd.Series, weights: dict[str, float]
+) -> pd.DataFrame:
+    """Why a health score moved: each component's change in contribution.
+
+    Returns ``component, before, after, change``; ``change`` sums exactly to the change
+    of the score, so the breakdown never leaves an unexplained remainder (a component
+    that went missing shows its lost contribution, and the others are re-weighted).
+    """
+    b = compute_contributions(before, weights)
+    a = compute_contributions(after, weights)
+    return pd.DataFrame(
+        {
+            "component": list(COMPONENTS),
+            "before": b.to_numpy(),
+            "after": a.to_numpy(),
+            "change": (a - b).to_numpy(),
+        }
+    )

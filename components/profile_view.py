@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.health import COMPONENTS
+from analytics.health import COMPONENTS, HealthSettings, compute_score_change
 from analytics.periods import add_months
 from components import brief, cards, charts, profile_forms
 from components.i18n import (
@@ -320,6 +320,41 @@ def _render_health(p) -> None:
             config={"displayModeBar": False},
         )
         st.caption(t("profile.health_confidence", share=fmt_pct(last["score_confidence"], 0)))
+    if len(h) > 3:
+        _render_why_it_moved(h.iloc[-4], h.iloc[-1])
+
+
+def _render_why_it_moved(before: pd.Series, after: pd.Series) -> None:
+    """Each component's share of the health change over the last 3 snapshots."""
+    change = compute_score_change(before, after, HealthSettings().weights)
+    fig = go.Figure(
+        go.Bar(
+            x=change["change"],
+            y=[t(f"health.{c}") for c in change["component"]],
+            orientation="h",
+            marker_color=["#27ae60" if v >= 0 else "#c0392b" for v in change["change"]],
+            text=[fmt_number(v, 1) for v in change["change"]],
+            textposition="auto",
+            hovertemplate="%{y}: %{x:+.1f}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(xaxis={"title": t("profile.points")}, showlegend=False)
+    st.plotly_chart(
+        charts.titled(
+            fig,
+            t(
+                "profile.why_moved",
+                before=fmt_number(before["health_score"], 0),
+                after=fmt_number(after["health_score"], 0),
+                start=fmt_month(before["as_of"].date()),
+                end=fmt_month(after["as_of"].date()),
+            ),
+            height=260,
+        ),
+        key="why_moved",
+        config={"displayModeBar": False},
+    )
 
 
 def _render_value(p) -> None:

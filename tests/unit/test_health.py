@@ -58,3 +58,18 @@ def test_bands_follow_thresholds() -> None:
 def test_weights_must_name_every_component() -> None:
     with pytest.raises(ValueError, match="weights must name exactly"):
         HealthSettings(weights={"value_trend": 1.0})
+
+
+def test_why_it_moved_sums_to_the_change() -> None:
+    from analytics.health import compute_score_change
+
+    w = HealthSettings().weights
+    before = compute_health_scores(_inputs()).iloc[0]
+    after = compute_health_scores(_inputs(products_held=6.0, nps_12m=float("nan"))).iloc[0]
+    change = compute_score_change(before, after, w)
+    assert change["change"].sum() == pytest.approx(
+        after["health_score"] - before["health_score"], abs=0.06
+    )
+    by = change.set_index("component")["change"]
+    assert by["product_depth"] > 0
+    assert by["satisfaction"] < 0
