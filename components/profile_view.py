@@ -427,6 +427,8 @@ def _render_value(p) -> None:
             "reason": t("col.reason"),
         },
     )
+    if p.purchase:
+        _render_purchase(p.purchase)
     if p.clv.sufficient:
         st.caption(
             t(
@@ -438,6 +440,16 @@ def _render_value(p) -> None:
                 years=p.clv.horizon_years,
             )
         )
+
+
+def _render_purchase(o: dict) -> None:
+    """Purchase-style outlook of the account's FX deals (BG/NBD + Gamma-Gamma)."""
+    st.markdown(f"**{t('profile.purchase_title')}**")
+    cols = st.columns(3)
+    cols[0].metric(t("profile.expected_deals"), fmt_number(o["expected_52w"], 1))
+    cols[1].metric(t("profile.p_alive"), fmt_pct(o["p_alive"], 0))
+    cols[2].metric(t("profile.expected_spend"), fmt_money(o["expected_spend_52w"]))
+    st.caption(t("profile.purchase_note", n=fmt_int(o["transactions"]), date=o["fitted_on"]))
 
 
 def _render_behaviour(p) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Connection, Select, and_, func, or_, select
 
+from analytics import clv
 from analytics import profile as pa
 from analytics.periods import add_months, month_end
 from data_access.portfolio import fetch_health_noise
@@ -27,11 +28,13 @@ from data_access.schema import (
     Interaction,
     InterventionRecord,
     LifecycleEvent,
+    ModelRun,
     Product,
     RevenueMonthly,
     SurveyResponse,
     Team,
     TierHistory,
+    Transaction,
     User,
 )
 from data_access.scope import Scope, scope_clause
@@ -467,6 +470,7 @@ class ProfileData:
     changes: list
     timeline: pd.DataFrame
     product_names: dict
+    purchase: dict | None = None
 
 
 def _peer_comparison(
@@ -485,6 +489,43 @@ def _peer_comparison(
         "revenue_12m": (value.revenue_12m, float(peers["revenue_12m"].median())),
         "products": (depth, float(peers["products_held"].median())),
         "health": (health, float(peers["health_score"].median())),
+    }
+
+
+def fetch_purchase_outlook(conn: Connection, account_id: int, as_of: dt.date) -> dict | None:
+    """BG/NBD + Gamma-Gamma outlook of an account's event-level purchases (FX deals).
+
+    Uses the parameters of the newest ``clv_purchase`` model run; None when the
+    account has no transactions or no model was fitted.
+    """
+    run = conn.execute(
+        select(ModelRun.stats)
+        .where(ModelRun.kind == "clv_purchase", ModelRun.status == "done")
+        .order_by(ModelRun.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if not run:
+        return None
+    tx = _frame(
+        conn,
+        select(Transaction.account_id, Transaction.occurred_on, Transaction.amount).where(
+            Transaction.account_id == account_id, Transaction.occurred_on <= month_end(as_of)
+        ),
+    )
+    if tx.empty:
+        return None
+    s = clv.summarise_transactions(tx, pd.Timestamp(month_end(as_of))).iloc[0]
+    bg = clv.BgNbdParams(**run["bgnbd"])
+    gg = clv.GammaGammaParams(**run["gamma_gamma"])
+    expected = float(clv.bgnbd_expected_transactions(bg, 52, s["x"], s["t_x"], s["T"]))
+    value = float(clv.gamma_gamma_expected_value(gg, s["x"], s["m"])) if s["x"] > 0 else None
+    return {
+        "transactions": int(s["x"]) + 1,
+        "expected_52w": expected,
+        "p_alive": float(clv.bgnbd_p_alive(bg, s["x"], s["t_x"], s["T"])),
+        "expected_value": value,
+        "expected_spend_52w": expected * value if value is not None else None,
+        "fitted_on": run["end"],
     }
 
 
@@ -567,4 +608,5 @@ def load_profile_data(
             code: (en, zh)
             for code, en, zh in conn.execute(select(Product.code, Product.name_en, Product.name_zh))
         },
+        purchase=fetch_purchase_outlook(conn, aid, as_of),
     )

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Integer, delete, func, insert, select
 
-from analytics import churn, validation
+from analytics import churn, clv, validation
 from analytics.health import (
     HealthSettings,
     compute_health_inputs,
@@ -30,6 +30,7 @@ from data_access.schema import (
     LifecycleEvent,
     ModelRun,
     SurveyResponse,
+    Transaction,
 )
 from data_access.sqlfuncs import month_of
 from data_access.versioning import bump_data_version
@@ -81,6 +82,9 @@ def fetch_health_sources(conn: Connection) -> dict[str, pd.DataFrame]:
         .where(SurveyResponse.survey == "nps")
         .group_by(SurveyResponse.account_id, sm),
     )
+    transactions = _frame(
+        conn, select(Transaction.account_id, Transaction.occurred_on, Transaction.amount)
+    )
     stages = _frame(
         conn,
         select(LifecycleEvent.account_id, LifecycleEvent.stage, LifecycleEvent.entered_on),
@@ -101,6 +105,7 @@ def fetch_health_sources(conn: Connection) -> dict[str, pd.DataFrame]:
         "nps": nps,
         "stages": stages,
         "recoveries": recoveries,
+        "transactions": transactions,
     }
 
 
@@ -176,7 +181,7 @@ def compute_models(
     snaps = scores[scores["month"].isin(wanted)].copy()
     snaps["as_of"] = (snaps["month"] + pd.offsets.MonthEnd(0)).dt.date
     result["snapshots"] = snaps.drop(columns="month")
-    result["fitted"] = result["validation"] = None
+    result["fitted"] = result["validation"] = result["purchase"] = None
     if drivers is None:
         return result
     # Fitted weights: only months whose 6-month outcome is fully observed.
@@ -186,7 +191,27 @@ def compute_models(
     if y6.sum() > 20:
         result["fitted"] = fit_health_weights(observed, y6, horizon)
     result["validation"] = validate_out_of_time(scores, panel, accounts, months)
+    result["purchase"] = fit_purchase_clv(sources["transactions"], last + pd.offsets.MonthEnd(0))
     return result
+
+
+def fit_purchase_clv(transactions: pd.DataFrame, end: pd.Timestamp) -> dict | None:
+    """BG/NBD and Gamma-Gamma parameters for event-level (purchase-style) data."""
+    if len(transactions) < 100:
+        return None
+    summary = clv.summarise_transactions(transactions, end)
+    if (summary["x"] > 0).sum() < 30:
+        return None
+    bg = clv.fit_bgnbd(summary)
+    gg = clv.fit_gamma_gamma(summary)
+    return {
+        "bgnbd": {k: round(float(v), 6) for k, v in vars(bg).items()},
+        "gamma_gamma": {k: round(float(v), 6) for k, v in vars(gg).items()},
+        "n_customers": len(summary),
+        "n_repeat_customers": int((summary["x"] > 0).sum()),
+        "end": end.date().isoformat(),
+        "unit": "week",
+    }
 
 
 def validate_out_of_time(
@@ -329,6 +354,8 @@ def run_refresh(
                     "n_events": fitted.n_events,
                 },
             )
+        if models["purchase"] is not None:
+            record("clv_purchase", "bgnbd-gg-1", {"unit": "week"}, models["purchase"])
         if models["validation"] is not None:
             record("validation", CHURN_VERSION, {"horizon_months": 12}, models["validation"])
         bump_data_version(conn)
