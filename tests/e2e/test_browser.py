@@ -158,7 +158,12 @@ def test_login_overview_language_reload_deep_link_logout(
     card = page.locator('[data-testid="stMetric"]').filter(has_text="有效客户数")
     expect(card).to_contain_text(f"{_active_accounts(sqlite_fixture_file):,}")
     expect(page.locator(".js-plotly-plot .main-svg").first).to_be_visible(timeout=30_000)
-    assert page.locator(".js-plotly-plot").count() >= 5
+    # Charts further down render as they are reached: scroll until all six are drawn.
+    deadline = time.monotonic() + 30
+    while page.locator(".js-plotly-plot").count() < 6 and time.monotonic() < deadline:
+        page.mouse.wheel(0, 1500)
+        page.wait_for_timeout(300)
+    assert page.locator(".js-plotly-plot").count() == 6
 
     # Switch to English: every label follows.
     page.get_by_test_id("stSidebar").get_by_text("English").click()
