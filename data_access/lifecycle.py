@@ -6,11 +6,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, Select, and_, func, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from analytics import lifecycle as lc
 from analytics.periods import add_months, month_end
 from analytics.survival import RetentionCurves, build_survival_frame, compute_retention
+from data_access.frames import read_frame
 from data_access.schema import (
     Account,
     AccountMonthly,
@@ -22,18 +23,13 @@ from data_access.schema import (
 from data_access.scope import Filters, Scope, filter_clauses, scope_clause
 
 
-def _frame(conn: Connection, stmt: Select) -> pd.DataFrame:
-    result = conn.execute(stmt)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
-
 def _in_view(scope: Scope, filters: Filters):
     return select(Account.id).where(scope_clause(scope), *filter_clauses(filters))
 
 
 def fetch_stage_events(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
     """Lifecycle events of the accounts in view."""
-    return _frame(
+    return read_frame(
         conn,
         select(LifecycleEvent.account_id, LifecycleEvent.stage, LifecycleEvent.entered_on)
         .where(LifecycleEvent.account_id.in_(_in_view(scope, filters)))
@@ -43,7 +39,7 @@ def fetch_stage_events(conn: Connection, scope: Scope, filters: Filters) -> pd.D
 
 def fetch_tier_events(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
     """Tier changes of the accounts in view, as stage-like events."""
-    return _frame(
+    return read_frame(
         conn,
         select(
             TierHistory.account_id,
@@ -59,7 +55,7 @@ def fetch_survival_accounts(
     conn: Connection, scope: Scope, filters: Filters, window_start: dt.date
 ) -> pd.DataFrame:
     """Accounts in view with onboarding, churn, tier and product depth at observation start."""
-    acc = _frame(
+    acc = read_frame(
         conn,
         select(Account.id.label("account_id"), Account.onboarded_on, Account.churned_on).where(
             scope_clause(scope), *filter_clauses(filters)
@@ -87,7 +83,7 @@ def fetch_survival_accounts(
         .group_by(AccountMonthly.account_id)
         .subquery()
     )
-    depth = _frame(
+    depth = read_frame(
         conn,
         select(AccountMonthly.account_id, AccountMonthly.products_held).join(
             first,
@@ -115,7 +111,7 @@ def fetch_at_risk(
         .group_by(AccountMonthly.account_id)
         .subquery()
     )
-    df = _frame(
+    df = read_frame(
         conn,
         select(
             Account.code,
@@ -188,7 +184,7 @@ def load_lifecycle_data(conn: Connection, scope: Scope, filters: Filters) -> Lif
     ]
     current, summary = lc.compute_time_in_stage(events, end)
     stuck = lc.stuck_accounts(current, summary)
-    codes = _frame(
+    codes = read_frame(
         conn,
         select(Account.id.label("account_id"), Account.code, Account.name).where(
             Account.id.in_(stuck["account_id"].head(50).tolist())

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Connection, Select, and_, case, func, or_, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 
 from analytics.periods import add_months, month_end
 from analytics.profile import classify_change
+from data_access.frames import read_frame
 from data_access.schema import (
     Account,
     AccountMonthly,
@@ -21,11 +22,6 @@ from data_access.schema import (
     User,
 )
 from data_access.scope import Filters, Scope, filter_clauses, scope_clause
-
-
-def _frame(conn: Connection, stmt: Select) -> pd.DataFrame:
-    result = conn.execute(stmt)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
 def _accounts_where(scope: Scope, filters: Filters) -> list:
@@ -155,7 +151,7 @@ def fetch_portfolio_accounts(conn: Connection, scope: Scope, filters: Filters) -
         )
         .order_by(Account.id)
     )
-    df = _frame(conn, stmt)
+    df = read_frame(conn, stmt)
     for col in ("onboarded_on", "churned_on"):
         df[col] = pd.to_datetime(df[col])
     return df
@@ -200,7 +196,7 @@ def fetch_monthly_revenue(conn: Connection, scope: Scope, filters: Filters) -> p
         .group_by(AccountMonthly.month)
         .order_by(AccountMonthly.month)
     )
-    df = _frame(conn, stmt)
+    df = read_frame(conn, stmt)
     df["month"] = pd.to_datetime(df["month"])
     return df
 
@@ -212,7 +208,7 @@ def fetch_account_list(conn: Connection, scope: Scope, filters: Filters) -> pd.D
     if base.empty:
         return base
     ids_in_scope = select(Account.id).where(*_accounts_where(scope, filters))
-    owner = _frame(
+    owner = read_frame(
         conn,
         select(
             Account.id.label("account_id"),
@@ -229,7 +225,7 @@ def fetch_account_list(conn: Connection, scope: Scope, filters: Filters) -> pd.D
         )
         .where(Account.id.in_(ids_in_scope)),
     )
-    last_contact = _frame(
+    last_contact = read_frame(
         conn,
         select(Interaction.account_id, func.max(Interaction.occurred_on).label("last_contact"))
         .where(Interaction.account_id.in_(ids_in_scope), Interaction.occurred_on <= end)
@@ -253,11 +249,11 @@ def fetch_account_list(conn: Connection, scope: Scope, filters: Filters) -> pd.D
         )
         .subquery()
     )
-    latest_nps = _frame(
+    latest_nps = read_frame(
         conn,
         select(ranked.c.account_id, ranked.c.score.label("latest_nps")).where(ranked.c.rn == 1),
     )
-    open_iv = _frame(
+    open_iv = read_frame(
         conn,
         select(InterventionRecord.account_id, func.count().label("open_interventions"))
         .where(
@@ -267,7 +263,7 @@ def fetch_account_list(conn: Connection, scope: Scope, filters: Filters) -> pd.D
         .group_by(InterventionRecord.account_id),
     )
     earlier = month_end(add_months(filters.period_month, -3))
-    prev_health = _frame(
+    prev_health = read_frame(
         conn,
         select(AccountScore.account_id, AccountScore.health_score.label("health_prev")).where(
             AccountScore.account_id.in_(ids_in_scope), AccountScore.as_of == earlier
@@ -296,7 +292,7 @@ def fetch_health_noise(conn: Connection, scope: Scope, as_of: dt.date) -> float 
     earlier = month_end(add_months(as_of.replace(day=1), -3))
     now_s = AccountScore.__table__.alias("now_s")
     then_s = AccountScore.__table__.alias("then_s")
-    df = _frame(
+    df = read_frame(
         conn,
         select((now_s.c.health_score - then_s.c.health_score).label("delta"))
         .join(then_s, and_(then_s.c.account_id == now_s.c.account_id, then_s.c.as_of == earlier))

@@ -12,11 +12,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, Select, and_, func, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from analytics import clv
 from analytics import profile as pa
 from analytics.periods import add_months, month_end
+from data_access.frames import read_frame
 from data_access.portfolio import fetch_health_noise
 from data_access.schema import (
     Account,
@@ -40,11 +41,6 @@ from data_access.schema import (
 from data_access.scope import Scope, scope_clause
 
 MIN_PEERS = 10
-
-
-def _frame(conn: Connection, stmt: Select) -> pd.DataFrame:
-    result = conn.execute(stmt)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
 def fetch_account_header(conn: Connection, scope: Scope, code: str) -> dict | None:
@@ -91,7 +87,7 @@ def fetch_group(conn: Connection, scope: Scope, account_id: int, as_of: dt.date)
         .group_by(AccountMonthly.account_id)
         .subquery()
     )
-    df = _frame(
+    df = read_frame(
         conn,
         select(
             Account.id.label("account_id"),
@@ -110,7 +106,7 @@ def fetch_group(conn: Connection, scope: Scope, account_id: int, as_of: dt.date)
 
 def fetch_tier_history(conn: Connection, account_id: int) -> pd.DataFrame:
     """Tier changes of one account, oldest first (the caller checked the scope)."""
-    return _frame(
+    return read_frame(
         conn,
         select(
             TierHistory.tier, TierHistory.previous_tier, TierHistory.changed_on, TierHistory.reason
@@ -122,7 +118,7 @@ def fetch_tier_history(conn: Connection, account_id: int) -> pd.DataFrame:
 
 def fetch_stage_history(conn: Connection, account_id: int) -> pd.DataFrame:
     """Lifecycle stage events of one account, oldest first."""
-    return _frame(
+    return read_frame(
         conn,
         select(LifecycleEvent.stage, LifecycleEvent.entered_on, LifecycleEvent.reason)
         .where(LifecycleEvent.account_id == account_id)
@@ -132,7 +128,7 @@ def fetch_stage_history(conn: Connection, account_id: int) -> pd.DataFrame:
 
 def fetch_health_history(conn: Connection, account_id: int) -> pd.DataFrame:
     """Health snapshots of one account, oldest first."""
-    df = _frame(
+    df = read_frame(
         conn,
         select(
             AccountScore.as_of,
@@ -157,7 +153,7 @@ def fetch_revenue_by_product(
 ) -> pd.DataFrame:
     """Monthly revenue, balance and margin per product over ``months`` months to ``as_of``."""
     start = add_months(as_of.replace(day=1), -(months - 1))
-    df = _frame(
+    df = read_frame(
         conn,
         select(
             RevenueMonthly.month,
@@ -181,7 +177,7 @@ def fetch_revenue_by_product(
 
 def fetch_holdings(conn: Connection, account_id: int) -> pd.DataFrame:
     """Products an account holds or held, with open and close dates."""
-    return _frame(
+    return read_frame(
         conn,
         select(
             Product.code.label("product"),
@@ -198,7 +194,7 @@ def fetch_holdings(conn: Connection, account_id: int) -> pd.DataFrame:
 
 def fetch_interactions(conn: Connection, account_id: int, since: dt.date) -> pd.DataFrame:
     """Touchpoints since a date, newest first, with who made them and with whom."""
-    df = _frame(
+    df = read_frame(
         conn,
         select(
             Interaction.id,
@@ -222,7 +218,7 @@ def fetch_interactions(conn: Connection, account_id: int, since: dt.date) -> pd.
 
 def fetch_surveys(conn: Connection, account_id: int, since: dt.date) -> pd.DataFrame:
     """Survey responses since a date, newest first."""
-    df = _frame(
+    df = read_frame(
         conn,
         select(
             SurveyResponse.responded_on,
@@ -241,7 +237,7 @@ def fetch_surveys(conn: Connection, account_id: int, since: dt.date) -> pd.DataF
 
 def fetch_interventions(conn: Connection, account_id: int) -> pd.DataFrame:
     """All interventions of an account, newest first."""
-    df = _frame(
+    df = read_frame(
         conn,
         select(
             InterventionRecord.id,
@@ -266,7 +262,7 @@ def fetch_interventions(conn: Connection, account_id: int) -> pd.DataFrame:
 
 def fetch_contacts(conn: Connection, account_id: int) -> pd.DataFrame:
     """Stakeholders of an account with their role, support, strength and last contact."""
-    df = _frame(
+    df = read_frame(
         conn,
         select(
             Contact.id,
@@ -293,7 +289,7 @@ def fetch_account_team(conn: Connection, account_id: int, owner_id: int | None) 
         .group_by(Interaction.user_id)
         .subquery()
     )
-    members = _frame(
+    members = read_frame(
         conn,
         select(
             User.id.label("user_id"),
@@ -308,7 +304,7 @@ def fetch_account_team(conn: Connection, account_id: int, owner_id: int | None) 
         .order_by(AccountTeamMember.role),
     )
     if owner_id is not None:
-        owner = _frame(
+        owner = read_frame(
             conn,
             select(User.id.label("user_id"), User.display_name.label("name"), last.c.last_touch)
             .outerjoin(last, last.c.user_id == User.id)
@@ -331,7 +327,7 @@ def fetch_peer_holdings(conn: Connection, tier: str, industry: str, as_of: dt.da
         Account.onboarded_on <= end,
         or_(Account.churned_on.is_(None), Account.churned_on > end),
     )
-    return _frame(
+    return read_frame(
         conn,
         select(Holding.account_id, Product.code.label("product"))
         .join(Product, Product.id == Holding.product_id)
@@ -359,7 +355,7 @@ def fetch_peer_figures(conn: Connection, industry: str, as_of: dt.date) -> pd.Da
         .where(AccountMonthly.month == as_of.replace(day=1))
         .subquery()
     )
-    return _frame(
+    return read_frame(
         conn,
         select(
             Account.id.label("account_id"),
@@ -400,7 +396,7 @@ def fetch_tier_revenue_rank(
     """Rank (1 = largest) of the account's 12-month revenue among active accounts of its tier."""
     end = month_end(as_of)
     start = add_months(as_of.replace(day=1), -11)
-    df = _frame(
+    df = read_frame(
         conn,
         select(AccountMonthly.account_id, func.sum(AccountMonthly.revenue).label("rev"))
         .join(Account, Account.id == AccountMonthly.account_id)
@@ -421,7 +417,7 @@ def fetch_tier_interaction_norm(conn: Connection, tier: str, as_of: dt.date) -> 
     """Median number of interactions in 12 months among active accounts of a tier."""
     end = month_end(as_of)
     start = add_months(as_of.replace(day=1), -11)
-    counts = _frame(
+    counts = read_frame(
         conn,
         select(Interaction.account_id, func.count().label("n"))
         .join(Account, Account.id == Interaction.account_id)
@@ -506,7 +502,7 @@ def fetch_purchase_outlook(conn: Connection, account_id: int, as_of: dt.date) ->
     ).scalar_one_or_none()
     if not run:
         return None
-    tx = _frame(
+    tx = read_frame(
         conn,
         select(Transaction.account_id, Transaction.occurred_on, Transaction.amount).where(
             Transaction.account_id == account_id, Transaction.occurred_on <= month_end(as_of)

@@ -21,6 +21,7 @@ from analytics.health import (
     fit_health_weights,
 )
 from data_access.bulk import insert_frame
+from data_access.frames import read_frame
 from data_access.schema import (
     Account,
     AccountMonthly,
@@ -40,20 +41,15 @@ CHURN_VERSION = "churn-logit-1"
 Progress = Callable[[str, float], None]
 
 
-def _frame(conn: Connection, stmt) -> pd.DataFrame:
-    result = conn.execute(stmt)
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-
-
 def fetch_health_sources(conn: Connection) -> dict[str, pd.DataFrame]:
     """Monthly aggregates the health score needs, grouped in SQL."""
-    accounts = _frame(
+    accounts = read_frame(
         conn,
         select(
             Account.id.label("account_id"), Account.tier, Account.onboarded_on, Account.churned_on
         ),
     )
-    monthly = _frame(
+    monthly = read_frame(
         conn,
         select(
             AccountMonthly.account_id,
@@ -63,14 +59,14 @@ def fetch_health_sources(conn: Connection) -> dict[str, pd.DataFrame]:
         ),
     )
     m = month_of(Interaction.occurred_on)
-    interactions = _frame(
+    interactions = read_frame(
         conn,
         select(Interaction.account_id, m.label("month"), func.count().label("n")).group_by(
             Interaction.account_id, m
         ),
     )
     sm = month_of(SurveyResponse.responded_on)
-    nps = _frame(
+    nps = read_frame(
         conn,
         select(
             SurveyResponse.account_id,
@@ -82,14 +78,14 @@ def fetch_health_sources(conn: Connection) -> dict[str, pd.DataFrame]:
         .where(SurveyResponse.survey == "nps")
         .group_by(SurveyResponse.account_id, sm),
     )
-    transactions = _frame(
+    transactions = read_frame(
         conn, select(Transaction.account_id, Transaction.occurred_on, Transaction.amount)
     )
-    stages = _frame(
+    stages = read_frame(
         conn,
         select(LifecycleEvent.account_id, LifecycleEvent.stage, LifecycleEvent.entered_on),
     )
-    recoveries = _frame(
+    recoveries = read_frame(
         conn,
         select(
             InterventionRecord.account_id,

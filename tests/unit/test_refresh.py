@@ -31,7 +31,14 @@ def test_refresh_is_idempotent_and_bumps_the_version(sqlite_url: URL) -> None:
         kinds = set(conn.execute(select(ModelRun.kind)).scalars())
     assert [r.status for r in runs] == ["done", "done"]
     assert runs[-1].stats["accounts_scored"] > 300
-    assert kinds == {"health", "churn_drivers", "churn_risk", "health_fitted", "validation"}
+    assert kinds == {
+        "health",
+        "churn_drivers",
+        "churn_risk",
+        "health_fitted",
+        "validation",
+        "clv_purchase",
+    }
     engine.dispose()
 
 
