@@ -67,7 +67,7 @@ def _kpi_specs(data, ctx) -> list[cards.KpiSpec]:
             t("kpi.nrr"),
             fmt_pct(k.nrr),
             help=t("kpi.nrr_help"),
-            caption=t("kpi.grr_caption", grr=fmt_pct(k.grr)),
+            caption=period,
         ),
         cards.KpiSpec(t("kpi.grr"), fmt_pct(k.grr), help=t("kpi.grr_help"), caption=period),
         cards.KpiSpec(

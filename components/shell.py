@@ -153,7 +153,7 @@ def _submit_login() -> None:
 def _render_login(version: int) -> None:
     if st.session_state.get("logged_out"):
         cookies.clear(SESSION_COOKIE)
-    left, mid, right = st.columns([1, 1.4, 1])
+    _, mid, _ = st.columns([1, 1.4, 1])
     with mid:
         st.title(t("app.name"))
         st.caption(t("app.tagline"))
@@ -173,7 +173,6 @@ def _render_login(version: int) -> None:
             st.error(t(error))
         if cached.is_demo(version):
             st.info(t("login.demo_users"))
-    del left, right
 
 
 def _render_nav(user: UserInfo) -> None:
