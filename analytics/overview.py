@@ -39,6 +39,12 @@ class OverviewKpis:
     unscored_accounts: int
 
 
+def tier_order(tiers: pd.Series) -> list[str]:
+    """Known tiers from highest to lowest, then any configured others, alphabetically."""
+    present = set(tiers.dropna())
+    return [x for x in TIER_ORDER if x in present] + sorted(present - set(TIER_ORDER))
+
+
 def _is_active(df: pd.DataFrame, day: dt.date) -> pd.Series:
     ts = pd.Timestamp(day)
     return (df["onboarded_on"] <= ts) & (df["churned_on"].isna() | (df["churned_on"] > ts))
@@ -126,7 +132,7 @@ def compute_tier_mix(accounts: pd.DataFrame, period_month: dt.date) -> pd.DataFr
     mix = (
         act.groupby("tier")
         .agg(accounts=("account_id", "size"), revenue=("revenue_12m", "sum"))
-        .reindex(list(TIER_ORDER), fill_value=0)
+        .reindex(tier_order(accounts["tier"]) or list(TIER_ORDER), fill_value=0)
     )
     mix["account_share"] = mix["accounts"] / max(mix["accounts"].sum(), 1)
     mix["revenue_share"] = mix["revenue"] / mix["revenue"].sum() if mix["revenue"].sum() else 0.0
@@ -143,7 +149,9 @@ def compute_tier_health_matrix(accounts: pd.DataFrame, period_month: dt.date) ->
     band = act["health_band"].fillna("unscored")
     table = pd.crosstab(act["tier"], band)
     cols = [*BAND_ORDER, *(["unscored"] if "unscored" in table.columns else [])]
-    return table.reindex(index=list(TIER_ORDER), columns=cols, fill_value=0)
+    return table.reindex(
+        index=tier_order(accounts["tier"]) or list(TIER_ORDER), columns=cols, fill_value=0
+    )
 
 
 def compute_pareto(accounts: pd.DataFrame, points: int = 101) -> pd.DataFrame:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from analytics.overview import tier_order
 from components import cards
 from components.i18n import fmt_int, fmt_month, label, t
 
-TIERS = ("strategic", "value", "basic")
 BANDS = ("healthy", "watch", "at_risk")
 COLUMNS = [
     "code",
@@ -63,7 +63,8 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
         st.session_state["_w_q"] = st.query_params["q"]
     # Links from the overview's tier x health matrix preset these two.
     params = st.query_params
-    preset_tiers = [x for x in params.get_all("tier") if x in TIERS]
+    tiers_known = tier_order(accounts["tier"])
+    preset_tiers = [x for x in params.get_all("tier") if x in tiers_known]
     preset_bands = [x for x in params.get_all("band") if x in BANDS]
     search, tiers_col, bands_col, churned_col = st.columns([3, 2, 2, 1])
     query = search.text_input(
@@ -72,7 +73,7 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
     lang = ctx.lang
     tiers = tiers_col.multiselect(
         t("filter.tiers"),
-        list(TIERS),
+        tiers_known,
         default=preset_tiers,
         format_func=lambda c: label("tier", c, lang),
         placeholder=t("filter.all"),

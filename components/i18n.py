@@ -50,9 +50,16 @@ def t(key: str, /, lang: str | None = None, **values: object) -> str:
 
 
 def label(group: str, code: object, lang: str | None = None) -> str:
-    """Translated name of a code, e.g. ``label("tier", "strategic")``."""
-    key = f"{group}.{code}"
-    text = catalog(lang or current_language()).get(key)
+    """Translated name of a code, e.g. ``label("tier", "strategic")``.
+
+    Tier names an admin configured take precedence over the built-in translations.
+    """
+    lang = lang or current_language()
+    if group == "tier":
+        configured = st.session_state.get("tier_names", {}).get(code)
+        if configured:
+            return configured[1] if lang == "zh" else configured[0]
+    text = catalog(lang).get(f"{group}.{code}")
     return text if text is not None else str(code)
 
 

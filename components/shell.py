@@ -41,6 +41,7 @@ PAGES = (
     PageSpec(
         "models", "pages/models.py", "nav.models", ":material/science:", ("executive", "admin")
     ),
+    PageSpec("settings", "pages/settings.py", "nav.settings", ":material/tune:", ("admin",)),
 )
 
 
@@ -299,6 +300,7 @@ def page(key: str) -> Iterator[PageContext]:
         if user is None:
             _render_login(version)
             st.stop()
+        st.session_state["tier_names"] = cached.tier_names(version)
         st.sidebar.title(t("app.name"))
         _render_nav(user)
         if user.role not in spec.roles:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Date, DateTime, Table, text
+from sqlalchemy import Connection, Date, DateTime, Integer, Table, text
 
 CHUNK = 50_000
 
@@ -19,6 +19,8 @@ def _column_values(series: pd.Series, column_type: object) -> list:
     elif isinstance(column_type, Date):
         ts = pd.to_datetime(series)
         out = ts.dt.strftime("%Y-%m-%d")
+    elif isinstance(column_type, Integer) and pd.api.types.is_float_dtype(series):
+        out = series.round().astype("Int64")  # NaN-padded integers arrive as floats
     else:
         out = series
     values = out.astype(object).where(out.notna(), None).tolist()

@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from analytics import overview as ov
 from analytics.satisfaction import NpsEstimate, compute_nps
-from data_access import auth, lifecycle, portfolio, profile, writes
+from data_access import auth, lifecycle, portfolio, profile, refresh, settings, writes
 from data_access.config import database_url
 from data_access.engine import DatabaseUnavailable, create_engine_for, describe_error
 from data_access.scope import Filters, Scope
@@ -245,3 +245,45 @@ def _model_runs(db_key: str, version: int) -> dict[str, dict | None]:
 def load_model_runs(version: int) -> dict[str, dict | None]:
     """The newest run of each model: portfolio-level statistics only."""
     return _model_runs(_db_key(), version)
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def _tiering(db_key: str, version: int) -> dict:
+    def work(conn: Connection) -> dict:
+        number, current = settings.fetch_tiering(conn)
+        return {
+            "version": number,
+            "settings": current,
+            "history": settings.fetch_tiering_history(conn),
+        }
+
+    return _read(work)
+
+
+def load_tiering(version: int) -> dict:
+    """Current tiering settings, their version and the history of versions."""
+    return _tiering(_db_key(), version)
+
+
+def tier_names(version: int) -> dict[str, tuple[str, str]]:
+    """Configured tier names, code -> (English, Chinese)."""
+    current = load_tiering(version)["settings"]
+    return {t.code: (t.name_en, t.name_zh) for t in current.tiers}
+
+
+def save_tiering(scope: Scope, new: settings.TieringSettings) -> int:
+    """Save a new version of the tiering settings (admins; validated, audited)."""
+    return _write(lambda conn: settings.record_tiering(conn, scope, new))
+
+
+def apply_tiers(scope: Scope) -> int:
+    """Move accounts to their suggested tiers (admins; audited)."""
+    return _write(lambda conn: settings.apply_suggested_tiers(conn, scope))
+
+
+def run_refresh_now(progress: Callable[[str, float], None]) -> dict:
+    """Run the refresh job in this process, reporting progress."""
+    try:
+        return refresh.run_refresh(engine(), progress=progress)
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailable(describe_error(exc, engine().url)) from exc

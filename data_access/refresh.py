@@ -13,13 +13,14 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Integer, delete, func, insert, select
 
-from analytics import churn, clv, validation
+from analytics import churn, clv, tiering, validation
 from analytics.health import (
     HealthSettings,
     compute_health_inputs,
     compute_health_scores,
     fit_health_weights,
 )
+from analytics.tiering import TieringSettings
 from data_access.bulk import insert_frame
 from data_access.frames import read_frame
 from data_access.schema import (
@@ -33,6 +34,7 @@ from data_access.schema import (
     SurveyResponse,
     Transaction,
 )
+from data_access.settings import fetch_tiering
 from data_access.sqlfuncs import month_of
 from data_access.versioning import bump_data_version
 
@@ -46,7 +48,11 @@ def fetch_health_sources(conn: Connection) -> dict[str, pd.DataFrame]:
     accounts = read_frame(
         conn,
         select(
-            Account.id.label("account_id"), Account.tier, Account.onboarded_on, Account.churned_on
+            Account.id.label("account_id"),
+            Account.tier,
+            Account.onboarded_on,
+            Account.churned_on,
+            Account.potential,
         ),
     )
     monthly = read_frame(
@@ -191,6 +197,38 @@ def compute_models(
     return result
 
 
+def suggest_tiers(sources: dict[str, pd.DataFrame], settings: TieringSettings) -> pd.DataFrame:
+    """Value score and suggested tier of every account active in the last month."""
+    monthly = sources["monthly"].assign(month=lambda d: pd.to_datetime(d["month"]))
+    last = monthly["month"].max()
+    cur = monthly[monthly["month"] > last - pd.DateOffset(months=12)]
+    prev = monthly[
+        (monthly["month"] <= last - pd.DateOffset(months=12))
+        & (monthly["month"] > last - pd.DateOffset(months=24))
+    ]
+    frame = pd.DataFrame(
+        {
+            "revenue_12m": cur.groupby("account_id")["revenue"].sum(),
+            "revenue_prev_12m": prev.groupby("account_id")["revenue"].sum(),
+            "products_held": monthly[monthly["month"] == last].set_index("account_id")[
+                "products_held"
+            ],
+        }
+    )
+    frame = frame[frame["products_held"].notna()]
+    frame["revenue_prev_12m"] = frame["revenue_prev_12m"].fillna(0.0)
+    frame["potential"] = sources["accounts"].set_index("account_id")["potential"]
+    scores = tiering.compute_value_scores(frame, settings)
+    return pd.DataFrame(
+        {
+            "account_id": frame.index,
+            "tier_score": scores.to_numpy(),
+            "suggested_tier": tiering.assign_tiers(scores, settings).to_numpy(),
+            "month": last,
+        }
+    )
+
+
 def fit_purchase_clv(transactions: pd.DataFrame, end: pd.Timestamp) -> dict | None:
     """BG/NBD and Gamma-Gamma parameters for event-level (purchase-style) data."""
     if len(transactions) < 100:
@@ -279,7 +317,15 @@ def run_refresh(
         return {"snapshots": 0, "as_of": None}
     say("Scoring health, fitting and validating churn models", 0.3)
     models = compute_models(sources, as_of_months, settings)
-    snaps = models["snapshots"]
+    with engine.connect() as conn:
+        tiering_version, tiering_settings = fetch_tiering(conn)
+    tiers = suggest_tiers(sources, tiering_settings)
+    tiers["as_of"] = (tiers["month"] + pd.offsets.MonthEnd(0)).dt.date
+    snaps = models["snapshots"].merge(
+        tiers.drop(columns="month").assign(tiering_version=tiering_version),
+        on=["account_id", "as_of"],
+        how="left",
+    )
     latest = max(snaps["as_of"]) if len(snaps) else None
     say("Writing snapshots and model runs", 0.75)
     with engine.begin() as conn:

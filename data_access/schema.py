@@ -296,6 +296,8 @@ class AccountScore(Base):
     churn_risk: Mapped[float | None] = mapped_column(Float)
     clv: Mapped[float | None] = mapped_column(Float)
     tier_score: Mapped[float | None] = mapped_column(Float)
+    suggested_tier: Mapped[str | None] = mapped_column(String(20))
+    tiering_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class AuditLog(Base):
@@ -322,6 +324,19 @@ class AppSetting(Base):
     __tablename__ = "app_settings"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class SettingVersion(Base):
+    """Every saved version of an admin setting (tier thresholds, ...); the newest applies."""
+
+    __tablename__ = "setting_versions"
+    __table_args__ = (UniqueConstraint("key", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class DemoTruth(Base):

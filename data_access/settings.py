@@ -1,0 +1,128 @@
+"""Versioned admin settings: every save is a new version; snapshots record the one used."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from analytics.tiering import TieringSettings, TierSpec
+
+__all__ = ["TierSpec", "TieringSettings"]
+from data_access.schema import Account, AccountScore, SettingVersion, TierHistory
+from data_access.scope import Scope
+from data_access.versioning import bump_data_version, record_audit
+from data_access.writes import NotPermitted, ValidationError
+
+TIERING = "tiering"
+
+
+def fetch_tiering(conn: Connection) -> tuple[int, TieringSettings]:
+    """The current tiering settings and their version (0 = built-in defaults)."""
+    row = conn.execute(
+        select(SettingVersion.version, SettingVersion.value)
+        .where(SettingVersion.key == TIERING)
+        .order_by(SettingVersion.version.desc())
+        .limit(1)
+    ).one_or_none()
+    if row is None:
+        return 0, TieringSettings()
+    return row.version, TieringSettings.from_json(row.value)
+
+
+def fetch_tiering_history(conn: Connection) -> list[dict]:
+    """All saved versions of the tiering settings, newest first."""
+    rows = conn.execute(
+        select(
+            SettingVersion.version,
+            SettingVersion.value,
+            SettingVersion.created_at,
+            SettingVersion.created_by,
+        )
+        .where(SettingVersion.key == TIERING)
+        .order_by(SettingVersion.version.desc())
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def record_tiering(conn: Connection, scope: Scope, settings: TieringSettings) -> int:
+    """Validate and save a new version of the tiering settings (admins only)."""
+    if scope.role != "admin":
+        raise NotPermitted("only admins change settings")
+    problems = settings.problems()
+    if problems:
+        raise ValidationError(problems)
+    version, current = fetch_tiering(conn)
+    new_version = version + 1
+    conn.execute(
+        insert(SettingVersion).values(
+            key=TIERING,
+            version=new_version,
+            value=settings.to_json(),
+            created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            created_by=scope.user_id,
+        )
+    )
+    record_audit(
+        conn,
+        user_id=scope.user_id,
+        action="update",
+        entity="setting",
+        entity_id=TIERING,
+        before=current.to_json(),
+        after=settings.to_json(),
+    )
+    bump_data_version(conn)
+    return new_version
+
+
+def apply_suggested_tiers(conn: Connection, scope: Scope) -> int:
+    """Move every active account to the tier its latest snapshot suggests.
+
+    Writes one ``tier_history`` row per change with the score and settings version as
+    the reason, updates ``accounts.tier``, audits the batch; returns the number moved.
+    """
+    if scope.role != "admin":
+        raise NotPermitted("only admins apply tiers")
+    latest = conn.execute(
+        select(func.max(AccountScore.as_of)).where(AccountScore.suggested_tier.is_not(None))
+    ).scalar()
+    if latest is None:
+        return 0
+    rows = conn.execute(
+        select(
+            Account.id,
+            Account.tier,
+            AccountScore.suggested_tier,
+            AccountScore.tier_score,
+            AccountScore.tiering_version,
+        )
+        .join(
+            AccountScore, (AccountScore.account_id == Account.id) & (AccountScore.as_of == latest)
+        )
+        .where(Account.status == "active", AccountScore.suggested_tier != Account.tier)
+    ).all()
+    today = dt.date.today()
+    for r in rows:
+        conn.execute(update(Account).where(Account.id == r.id).values(tier=r.suggested_tier))
+        conn.execute(
+            insert(TierHistory).values(
+                account_id=r.id,
+                tier=r.suggested_tier,
+                previous_tier=r.tier,
+                changed_on=today,
+                reason=(
+                    f"tier review (settings v{r.tiering_version}): value score {r.tier_score:.1f}"
+                ),
+            )
+        )
+    record_audit(
+        conn,
+        user_id=scope.user_id,
+        action="apply_tiers",
+        entity="accounts",
+        entity_id=None,
+        after={"moved": len(rows), "as_of": latest.isoformat()},
+    )
+    bump_data_version(conn)
+    return len(rows)
