@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -91,3 +92,54 @@ def stuck_accounts(current: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame
 def depth_band(products: pd.Series) -> pd.Series:
     """Product depth in three bands: 1–2, 3–4 and 5+ products."""
     return pd.cut(products, bins=[-1, 2, 4, 99], labels=["1-2", "3-4", "5+"]).astype(str)
+
+
+@dataclass(frozen=True)
+class LifecycleRules:
+    """Documented stage rules, applied in this order:
+
+    1. ``at_risk`` — health score below ``at_risk_health_below``, or revenue of the last
+       3 months below ``1 - at_risk_revenue_drop`` times the 3 months before;
+    2. ``onboarding`` — fewer than ``onboarding_months`` months since onboarding;
+    3. ``growth`` — fewer than ``growth_months`` months since onboarding;
+    4. ``mature`` — otherwise.
+    """
+
+    onboarding_months: int = 3
+    growth_months: int = 18
+    at_risk_health_below: float = 45.0
+    at_risk_revenue_drop: float = 0.25
+
+    def problems(self) -> list[tuple[str, str]]:
+        """What is wrong with these rules, as ``(field, message code)`` pairs."""
+        out = []
+        if not 0 < self.onboarding_months < self.growth_months <= 120:
+            out.append(("lifecycle", "stage_months"))
+        if not 0 <= self.at_risk_health_below <= 100 or not 0 < self.at_risk_revenue_drop < 1:
+            out.append(("lifecycle", "stage_thresholds"))
+        return out
+
+
+def assign_stages(frame: pd.DataFrame, rules: LifecycleRules) -> pd.DataFrame:
+    """Stage of each account by :class:`LifecycleRules`, with the rule that decided it.
+
+    ``frame`` holds ``tenure_months, health_score, revenue_3m, revenue_prev_3m``.
+    Returns ``stage`` and ``reason`` columns aligned with ``frame``.
+    """
+    falling = frame["revenue_3m"] < (1 - rules.at_risk_revenue_drop) * frame["revenue_prev_3m"]
+    unhealthy = frame["health_score"] < rules.at_risk_health_below
+    tenure = frame["tenure_months"]
+    stage = pd.Series("mature", index=frame.index, dtype=object)
+    reason = pd.Series(
+        f"rule: {rules.growth_months}+ months as a client", index=frame.index, dtype=object
+    )
+    growth = tenure < rules.growth_months
+    stage[growth], reason[growth] = "growth", f"rule: under {rules.growth_months} months"
+    onboarding = tenure < rules.onboarding_months
+    stage[onboarding] = "onboarding"
+    reason[onboarding] = f"rule: under {rules.onboarding_months} months"
+    stage[falling] = "at_risk"
+    reason[falling] = f"rule: revenue fell more than {rules.at_risk_revenue_drop:.0%}"
+    stage[unhealthy] = "at_risk"
+    reason[unhealthy] = f"rule: health below {rules.at_risk_health_below:g}"
+    return pd.DataFrame({"stage": stage, "reason": reason})

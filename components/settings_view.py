@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from analytics.lifecycle import LifecycleRules
 from analytics.tiering import FACTORS, TieringSettings, TierSpec
 from components.i18n import fmt_int, t
 from data_access import cached
@@ -44,6 +45,53 @@ def _run_refresh() -> None:
         status.update(
             label=t("settings.refreshed", n=fmt_int(result["snapshots"])), state="complete"
         )
+
+
+def _render_lifecycle_rules(data: dict, ctx) -> None:
+    rules: LifecycleRules = data["lifecycle"]
+    st.subheader(t("settings.lifecycle_title"))
+    st.caption(t("settings.lifecycle_note", version=data["lifecycle_version"]))
+    a, b, c, d = st.columns(4)
+    new = LifecycleRules(
+        onboarding_months=int(
+            a.number_input(
+                t("settings.onboarding_months"), 1, 60, rules.onboarding_months, key="_w_lc_onb"
+            )
+        ),
+        growth_months=int(
+            b.number_input(
+                t("settings.growth_months"), 2, 120, rules.growth_months, key="_w_lc_growth"
+            )
+        ),
+        at_risk_health_below=float(
+            c.number_input(
+                t("settings.health_below"),
+                0.0,
+                100.0,
+                rules.at_risk_health_below,
+                key="_w_lc_health",
+            )
+        ),
+        at_risk_revenue_drop=float(
+            d.number_input(
+                t("settings.revenue_drop"),
+                0.01,
+                0.99,
+                rules.at_risk_revenue_drop,
+                step=0.05,
+                key="_w_lc_drop",
+            )
+        ),
+    )
+    if st.button(t("settings.save_rules"), key="save_lifecycle"):
+        try:
+            version = cached.save_lifecycle_rules(ctx.scope, new)
+        except ValidationError as exc:
+            for _field, code in exc.problems:
+                st.error(t(f"settings.error.{code}"))
+        else:
+            st.session_state[FLASH] = t("settings.saved", version=version)
+            st.rerun()
 
 
 def render_settings(data: dict, ctx) -> None:
@@ -94,6 +142,7 @@ def render_settings(data: dict, ctx) -> None:
         else:
             st.session_state[FLASH] = t("settings.saved", version=version)
             st.rerun()
+    _render_lifecycle_rules(data, ctx)
     st.subheader(t("settings.apply_title"))
     st.caption(t("settings.apply_note"))
     left, right = st.columns(2)

@@ -251,10 +251,13 @@ def load_model_runs(version: int) -> dict[str, dict | None]:
 def _tiering(db_key: str, version: int) -> dict:
     def work(conn: Connection) -> dict:
         number, current = settings.fetch_tiering(conn)
+        rules_version, rules = settings.fetch_lifecycle_rules(conn)
         return {
             "version": number,
             "settings": current,
             "history": settings.fetch_tiering_history(conn),
+            "lifecycle": rules,
+            "lifecycle_version": rules_version,
         }
 
     return _read(work)
@@ -274,6 +277,11 @@ def tier_names(version: int) -> dict[str, tuple[str, str]]:
 def save_tiering(scope: Scope, new: settings.TieringSettings) -> int:
     """Save a new version of the tiering settings (admins; validated, audited)."""
     return _write(lambda conn: settings.record_tiering(conn, scope, new))
+
+
+def save_lifecycle_rules(scope: Scope, rules: settings.LifecycleRules) -> int:
+    """Save a new version of the lifecycle stage rules (admins; validated, audited)."""
+    return _write(lambda conn: settings.record_lifecycle_rules(conn, scope, rules))
 
 
 def apply_tiers(scope: Scope) -> int:

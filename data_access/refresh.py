@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, Integer, delete, func, insert, select
 
-from analytics import churn, clv, tiering, validation
+from analytics import churn, clv, lifecycle, tiering, validation
 from analytics.health import (
     HealthSettings,
     compute_health_inputs,
@@ -34,7 +34,7 @@ from data_access.schema import (
     SurveyResponse,
     Transaction,
 )
-from data_access.settings import fetch_tiering
+from data_access.settings import fetch_lifecycle_rules, fetch_tiering
 from data_access.sqlfuncs import month_of
 from data_access.versioning import bump_data_version
 
@@ -112,19 +112,14 @@ def fetch_health_sources(conn: Connection) -> dict[str, pd.DataFrame]:
 
 
 def _open_risks(sources: dict[str, pd.DataFrame], months: pd.DatetimeIndex) -> pd.DataFrame:
-    """Open risk items at each month end: at-risk stage plus open service recoveries."""
+    """Open risk items at each month end: service recoveries not yet completed.
+
+    The lifecycle stage is deliberately not an input: the stage rules read the health
+    score, and a score that read the stage back would feed on itself.
+    """
     ends = months + pd.offsets.MonthEnd(0)
     grid = pd.DataFrame({"month": months, "month_end": ends}).sort_values("month_end")
-    st = sources["stages"].assign(entered_on=lambda d: pd.to_datetime(d["entered_on"]))
-    st = st.sort_values("entered_on")
     rows = []
-    if not st.empty:
-        cross = grid.merge(st[["account_id"]].drop_duplicates(), how="cross").sort_values(
-            "month_end"
-        )
-        last = pd.merge_asof(cross, st, left_on="month_end", right_on="entered_on", by="account_id")
-        at_risk = last.loc[last["stage"] == "at_risk", ["account_id", "month"]]
-        rows.append(at_risk.assign(n=1))
     rec = sources["recoveries"]
     if not rec.empty:
         rec = rec.assign(
@@ -168,6 +163,9 @@ def compute_models(
     scores = compute_health_scores(inputs, settings)
     panel = churn.build_churn_panel(inputs, accounts)
     result: dict[str, object] = {"months": months}
+    result["latest_inputs"] = inputs.loc[
+        inputs["month"] == months[-1], ["account_id", "revenue_3m", "revenue_prev_3m"]
+    ]
     try:
         drivers = churn.fit_churn_model(panel, churn.DRIVERS)
         risk = churn.fit_churn_model(panel, churn.RISK_FEATURES)
@@ -195,6 +193,44 @@ def compute_models(
     result["validation"] = validate_out_of_time(scores, panel, accounts, months)
     result["purchase"] = fit_purchase_clv(sources["transactions"], last + pd.offsets.MonthEnd(0))
     return result
+
+
+def stage_changes(
+    sources: dict[str, pd.DataFrame],
+    latest_inputs: pd.DataFrame,
+    snaps: pd.DataFrame,
+    rules: lifecycle.LifecycleRules,
+    rules_version: int,
+) -> pd.DataFrame:
+    """Lifecycle events the stage rules imply at the latest month end.
+
+    Returns ``account_id, stage, entered_on, reason`` for active accounts whose rule
+    stage differs from their current one; accounts that already have an event on or
+    after that date are left alone, so running twice adds nothing.
+    """
+    as_of = max(snaps["as_of"])
+    latest = snaps.loc[snaps["as_of"] == as_of, ["account_id", "health_score"]].merge(
+        latest_inputs, on="account_id", how="inner"
+    )
+    onboarded = pd.to_datetime(sources["accounts"].set_index("account_id")["onboarded_on"])
+    latest["tenure_months"] = (
+        pd.Timestamp(as_of) - latest["account_id"].map(onboarded)
+    ).dt.days / 30.4375
+    decided = lifecycle.assign_stages(latest, rules)
+    latest = pd.concat([latest, decided], axis=1)
+    events = sources["stages"].assign(entered_on=lambda d: pd.to_datetime(d["entered_on"]))
+    last = events.sort_values("entered_on").groupby("account_id").tail(1).set_index("account_id")
+    current = latest["account_id"].map(last["stage"])
+    recent = latest["account_id"].map(last["entered_on"]) >= pd.Timestamp(as_of)
+    changed = latest[(current != latest["stage"]) & ~recent & (current != "churned")]
+    return pd.DataFrame(
+        {
+            "account_id": changed["account_id"],
+            "stage": changed["stage"],
+            "entered_on": as_of,
+            "reason": changed["reason"] + f" (rules v{rules_version})",
+        }
+    )
 
 
 def suggest_tiers(sources: dict[str, pd.DataFrame], settings: TieringSettings) -> pd.DataFrame:
@@ -319,6 +355,7 @@ def run_refresh(
     models = compute_models(sources, as_of_months, settings)
     with engine.connect() as conn:
         tiering_version, tiering_settings = fetch_tiering(conn)
+        rules_version, rules = fetch_lifecycle_rules(conn)
     tiers = suggest_tiers(sources, tiering_settings)
     tiers["as_of"] = (tiers["month"] + pd.offsets.MonthEnd(0)).dt.date
     snaps = models["snapshots"].merge(
@@ -366,6 +403,8 @@ def run_refresh(
             "as_of_months": as_of_months,
         }
         run_id = record("health", MODEL_VERSION, params, stats)
+        moves = stage_changes(sources, models["latest_inputs"], snaps, rules, rules_version)
+        insert_frame(conn, LifecycleEvent.__table__, moves)
         insert_frame(conn, AccountScore.__table__, snaps.assign(model_run_id=run_id))
         for kind, model in (("churn_drivers", models["drivers"]), ("churn_risk", models["risk"])):
             if model is not None:
@@ -402,7 +441,12 @@ def run_refresh(
             record("validation", CHURN_VERSION, {"horizon_months": 12}, models["validation"])
         bump_data_version(conn)
     say("Snapshots written", 1.0)
-    return {"snapshots": len(snaps), "as_of": latest, "model_run_id": run_id}
+    return {
+        "snapshots": len(snaps),
+        "as_of": latest,
+        "model_run_id": run_id,
+        "stage_changes": len(moves),
+    }
 
 
 def _now() -> dt.datetime:

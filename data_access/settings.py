@@ -6,15 +6,59 @@ import datetime as dt
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from analytics.lifecycle import LifecycleRules
 from analytics.tiering import TieringSettings, TierSpec
 
-__all__ = ["TierSpec", "TieringSettings"]
+__all__ = ["LifecycleRules", "TierSpec", "TieringSettings"]
 from data_access.schema import Account, AccountScore, SettingVersion, TierHistory
 from data_access.scope import Scope
 from data_access.versioning import bump_data_version, record_audit
 from data_access.writes import NotPermitted, ValidationError
 
 TIERING = "tiering"
+LIFECYCLE = "lifecycle"
+
+
+def fetch_lifecycle_rules(conn: Connection) -> tuple[int, LifecycleRules]:
+    """The current lifecycle stage rules and their version (0 = built-in defaults)."""
+    row = conn.execute(
+        select(SettingVersion.version, SettingVersion.value)
+        .where(SettingVersion.key == LIFECYCLE)
+        .order_by(SettingVersion.version.desc())
+        .limit(1)
+    ).one_or_none()
+    if row is None:
+        return 0, LifecycleRules()
+    return row.version, LifecycleRules(**row.value)
+
+
+def record_lifecycle_rules(conn: Connection, scope: Scope, rules: LifecycleRules) -> int:
+    """Validate and save a new version of the lifecycle rules (admins only)."""
+    if scope.role != "admin":
+        raise NotPermitted("only admins change settings")
+    if rules.problems():
+        raise ValidationError(rules.problems())
+    version, current = fetch_lifecycle_rules(conn)
+    conn.execute(
+        insert(SettingVersion).values(
+            key=LIFECYCLE,
+            version=version + 1,
+            value=vars(rules),
+            created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            created_by=scope.user_id,
+        )
+    )
+    record_audit(
+        conn,
+        user_id=scope.user_id,
+        action="update",
+        entity="setting",
+        entity_id=LIFECYCLE,
+        before=vars(current),
+        after=vars(rules),
+    )
+    bump_data_version(conn)
+    return version + 1
 
 
 def fetch_tiering(conn: Connection) -> tuple[int, TieringSettings]:
