@@ -13,6 +13,7 @@ import statsmodels.api as sm
 # outcome would bias every other odds ratio towards 1.
 DRIVERS = (
     "products_held",
+    "sponsor_change",
     "nps_per_10",
     "nps_missing",
     "engagement",
@@ -24,7 +25,9 @@ RISK_FEATURES = (*DRIVERS, "revenue_trend")
 FEATURES = RISK_FEATURES
 
 
-def build_churn_panel(inputs: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
+def build_churn_panel(
+    inputs: pd.DataFrame, accounts: pd.DataFrame, sponsor_changes: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row per active account-month with next month's churn as the outcome.
 
     Parameters
@@ -34,6 +37,9 @@ def build_churn_panel(inputs: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFr
         revenue_3m, revenue_prev_3m, interactions_3m, nps_12m, products_held, tier).
     accounts : DataFrame
         ``account_id, churned_on``.
+    sponsor_changes : DataFrame, optional
+        ``account_id, changed_on`` of decision-maker changes; ``sponsor_change`` is 1
+        in the month of a change and the 5 months after it.
 
     Returns
     -------
@@ -58,6 +64,19 @@ def build_churn_panel(inputs: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFr
         ratio = p["revenue_3m"] / p["revenue_prev_3m"]
     p["revenue_trend"] = np.log(ratio.where(p["revenue_prev_3m"] > 0)).clip(-2, 2).fillna(0)
     p["engagement"] = p["interactions_3m"].clip(upper=30)
+    p["sponsor_change"] = 0
+    if sponsor_changes is not None and len(sponsor_changes):
+        ch = sponsor_changes.assign(
+            change_month=pd.to_datetime(sponsor_changes["changed_on"])
+            .dt.to_period("M")
+            .dt.start_time
+        )[["account_id", "change_month"]]
+        m = p[["account_id", "month"]].reset_index().merge(ch, on="account_id")
+        lag = (m["month"].dt.year - m["change_month"].dt.year) * 12 + (
+            m["month"].dt.month - m["change_month"].dt.month
+        )
+        hit = m.loc[(lag >= 0) & (lag <= 5), "index"].unique()
+        p.loc[hit, "sponsor_change"] = 1
     p["tier_value"] = (p["tier"] == "value").astype(int)
     p["tier_strategic"] = (p["tier"] == "strategic").astype(int)
     return p[["account_id", "month", "churn_next", *FEATURES]]

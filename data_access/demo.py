@@ -35,6 +35,11 @@ PLANTED: dict[str, tuple[float, str]] = {
     "churn.or_per_product": (0.75, "Odds ratio of monthly churn per extra product held"),
     "churn.or_per_10_nps": (0.85, "Odds ratio of monthly churn per +10 points of true NPS"),
     "churn.pre_decline_months": (3.0, "Months of falling revenue before an account churns"),
+    "churn.or_sponsor_change": (
+        2.5,
+        "Odds ratio of monthly churn in the 6 months after the decision maker changes",
+    ),
+    "sponsor.change_rate": (0.008, "Monthly probability that an account's decision maker changes"),
     "churn.pre_decline_factor": (0.75, "Monthly revenue factor in the months before churn"),
     "nps.ar1_phi": (0.6, "Autocorrelation of an account's monthly satisfaction shock"),
     "nps.shock_sd": (
@@ -400,6 +405,9 @@ class _Sim:
             )
         ]
         base_adopt = np.array([BASE_ADOPTION[c] for c in PRODUCT_CODES])
+        sponsor_rng = np.random.default_rng([self.spec.seed, 7])
+        sponsor_log: list[tuple[int, int]] = []
+        last_change = np.full(N, -100)
         for t in range(T):
             alive = (self.start_t <= t) & (churn_t < 0)
             active[:, t] = alive
@@ -456,9 +464,15 @@ class _Sim:
             held = (held & ~closes) | opens
             open_t = np.where(opens, t, open_t)
             held_hist[:, t, :] = held & alive[:, None]
+            # Sponsor (decision maker) changes, from their own random stream.
+            changes = alive & (t > 0) & (sponsor_rng.random(N) < _planted("sponsor.change_rate"))
+            sponsor_log.extend((int(i), t) for i in np.flatnonzero(changes))
+            recent_change = (t - last_change >= 1) & (t - last_change <= 6)
+            last_change = np.where(changes, t, last_change)
             # Churn (not in an account's first month).
             n_prod = held.sum(axis=1)
             logit = alpha[tier] + b_prod * (n_prod - 3) + b_sat * s / 10
+            logit = logit + np.log(_planted("churn.or_sponsor_change")) * recent_change
             churns = alive & (self.start_t < t) & (rng.random(N) < 1 / (1 + np.exp(-logit)))
             churn_t = np.where(churns, t, churn_t)
         for i, p in zip(*np.nonzero(held), strict=True):
@@ -468,6 +482,7 @@ class _Sim:
         self.tier_hist, self.churn_t, self.tier = tier_hist, churn_t, tier
         self.eff_rev, self.interventions = eff_rev, interventions
         self.holdings_log, self.tier_log = holdings_log, tier_log
+        self.sponsor_log = sponsor_log
 
     # --------------------------------------------------------------- tables
     def revenue(self) -> pd.DataFrame:
@@ -862,6 +877,60 @@ class _Sim:
         )
         return team, touches
 
+    def stakeholder_changes(self, contacts: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """New decision makers after each sponsor change, and the change records."""
+        rng = np.random.default_rng([self.spec.seed, 8])
+        if not self.sponsor_log:
+            return contacts, pd.DataFrame()
+        contacts = contacts.copy()
+        next_id = int(contacts["id"].max()) + 1
+        new_rows, changes = [], []
+        current_dm = (
+            contacts[contacts["buying_role"] == "decision_maker"]
+            .groupby("account_id")["id"]
+            .first()
+            .to_dict()
+        )
+        for i, t in self.sponsor_log:
+            aid = i + 1
+            when = self.month_dates[t] + np.timedelta64(int(rng.integers(0, 28)), "D")
+            name = rng.choice(list(cat.SURNAMES)) + "".join(rng.choice(list(cat.GIVEN_CHARS), 2))
+            new_rows.append(
+                {
+                    "id": next_id,
+                    "account_id": aid,
+                    "name": name,
+                    "title": "总经理",
+                    "buying_role": "decision_maker",
+                    "support": 0,
+                    "relationship_strength": 1,
+                    "last_contacted_on": when,
+                    "version": 1,
+                }
+            )
+            old = current_dm.get(aid)
+            changes.append(
+                {
+                    "account_id": aid,
+                    "changed_on": when,
+                    "role": "decision_maker",
+                    "previous_contact_id": old,
+                    "new_contact_id": next_id,
+                }
+            )
+            if old is not None:
+                contacts.loc[contacts["id"] == old, "buying_role"] = "influencer"
+            current_dm[aid] = next_id
+            next_id += 1
+        contacts = pd.concat([contacts, pd.DataFrame(new_rows)], ignore_index=True)
+        for row in new_rows:  # an earlier new sponsor who was replaced again steps down
+            if current_dm.get(row["account_id"]) != row["id"]:
+                contacts.loc[contacts["id"] == row["id"], "buying_role"] = "influencer"
+        ch = pd.DataFrame(changes)
+        ch["previous_contact_id"] = ch["previous_contact_id"].astype("Int64")
+        ch.insert(0, "id", np.arange(1, len(ch) + 1))
+        return contacts, ch
+
     def tier_history(self) -> pd.DataFrame:
         rows = []
         for i, t, new, old in self.tier_log:
@@ -920,6 +989,7 @@ class _Sim:
             interactions = pd.concat([interactions.drop(columns="id"), touches], ignore_index=True)
             interactions = interactions.sort_values(["occurred_on", "account_id"], kind="stable")
             interactions.insert(0, "id", np.arange(1, len(interactions) + 1))
+        contacts, sponsor_changes = self.stakeholder_changes(contacts)
         self.progress("Lifecycle events and tiers", 0.45)
         lifecycle = self.lifecycle(acc_monthly)
         truth = pd.DataFrame(
@@ -949,6 +1019,7 @@ class _Sim:
             "account_monthly": acc_monthly,
             "transactions": self.transactions(),
             "contacts": contacts,
+            "stakeholder_changes": sponsor_changes,
             "interactions": interactions,
             "survey_responses": surveys,
             "lifecycle_events": lifecycle,

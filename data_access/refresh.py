@@ -31,6 +31,7 @@ from data_access.schema import (
     InterventionRecord,
     LifecycleEvent,
     ModelRun,
+    StakeholderChange,
     SurveyResponse,
     Transaction,
 )
@@ -84,6 +85,12 @@ def fetch_health_sources(conn: Connection) -> dict[str, pd.DataFrame]:
         .where(SurveyResponse.survey == "nps")
         .group_by(SurveyResponse.account_id, sm),
     )
+    sponsor_changes = read_frame(
+        conn,
+        select(StakeholderChange.account_id, StakeholderChange.changed_on).where(
+            StakeholderChange.role == "decision_maker"
+        ),
+    )
     transactions = read_frame(
         conn, select(Transaction.account_id, Transaction.occurred_on, Transaction.amount)
     )
@@ -108,6 +115,7 @@ def fetch_health_sources(conn: Connection) -> dict[str, pd.DataFrame]:
         "stages": stages,
         "recoveries": recoveries,
         "transactions": transactions,
+        "sponsor_changes": sponsor_changes,
     }
 
 
@@ -161,7 +169,7 @@ def compute_models(
         months[3:],
     )
     scores = compute_health_scores(inputs, settings)
-    panel = churn.build_churn_panel(inputs, accounts)
+    panel = churn.build_churn_panel(inputs, accounts, sources.get("sponsor_changes"))
     result: dict[str, object] = {"months": months}
     result["latest_inputs"] = inputs.loc[
         inputs["month"] == months[-1], ["account_id", "revenue_3m", "revenue_prev_3m"]

@@ -191,6 +191,18 @@ class Contact(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class StakeholderChange(Base):
+    """A key stakeholder replaced (e.g. a new decision maker): a known churn driver."""
+
+    __tablename__ = "stakeholder_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    changed_on: Mapped[dt.date] = mapped_column(Date)
+    role: Mapped[str] = mapped_column(String(20))
+    previous_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    new_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+
+
 class Interaction(Base):
     __tablename__ = "interactions"
     __table_args__ = (Index("ix_interactions_account_date", "account_id", "occurred_on"),)

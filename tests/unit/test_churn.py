@@ -32,7 +32,13 @@ def _frames(spec: DemoSpec) -> dict[str, pd.DataFrame]:
     nps = nps.groupby(["account_id", "month"], as_index=False)[
         ["promoters", "detractors", "responses"]
     ].sum()
-    return {"accounts": acc, "monthly": t["account_monthly"], "interactions": inter, "nps": nps}
+    return {
+        "accounts": acc,
+        "monthly": t["account_monthly"],
+        "interactions": inter,
+        "nps": nps,
+        "sponsor_changes": t["stakeholder_changes"],
+    }
 
 
 def _drivers(spec: DemoSpec):
@@ -46,7 +52,8 @@ def _drivers(spec: DemoSpec):
         f["accounts"],
         months[3:],
     )
-    return fit_churn_model(build_churn_panel(inputs, f["accounts"]), DRIVERS), f
+    panel = build_churn_panel(inputs, f["accounts"], f["sponsor_changes"])
+    return fit_churn_model(panel, DRIVERS), f
 
 
 def test_product_depth_effect_is_recovered() -> None:
@@ -54,6 +61,14 @@ def test_product_depth_effect_is_recovered() -> None:
     row = model.odds_ratios.loc["products_held"]
     planted = PLANTED["churn.or_per_product"][0]
     assert row["ci_low"] <= planted <= row["ci_high"]
+
+
+def test_sponsor_change_effect_is_recovered() -> None:
+    model, _ = _drivers(DemoSpec(n_accounts=2000, seed=42, end_month=dt.date(2026, 6, 1)))
+    row = model.odds_ratios.loc["sponsor_change"]
+    planted = PLANTED["churn.or_sponsor_change"][0]
+    assert row["ci_low"] <= planted <= row["ci_high"]
+    assert row["ci_low"] > 1
 
 
 def test_tier_effects_are_recovered() -> None:

@@ -86,6 +86,7 @@ def test_every_table_the_design_names_is_filled(fixture_engine: Engine) -> None:
         "tier_history",
         "interventions",
         "account_scores",
+        "stakeholder_changes",
     ]
     with fixture_engine.connect() as conn:
         empty = [t for t in tables if not conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar()]
