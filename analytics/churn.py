@@ -87,6 +87,7 @@ class ChurnModel:
     """A fitted churn model: coefficients and odds ratios with their intervals."""
 
     coef: pd.Series
+    cov: pd.DataFrame
     features: tuple[str, ...]
     odds_ratios: pd.DataFrame
     n_obs: int
@@ -100,6 +101,28 @@ class ChurnModel:
         x = sm.add_constant(panel[list(self.features)].astype(float), has_constant="add")
         eta = x[self.coef.index].to_numpy() @ self.coef.to_numpy()
         return pd.Series(1 / (1 + np.exp(-eta)), index=panel.index, name="churn_prob")
+
+    def predict_interval(self, panel: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+        """Monthly churn probability with a delta-method interval on the logit scale.
+
+        Returns ``prob, low, high``; the interval reflects the uncertainty of the
+        coefficients (account-clustered), not the randomness of one account's future.
+        """
+        from scipy.stats import norm
+
+        x = sm.add_constant(panel[list(self.features)].astype(float), has_constant="add")
+        x = x[self.coef.index].to_numpy()
+        eta = x @ self.coef.to_numpy()
+        se = np.sqrt(np.einsum("ij,jk,ik->i", x, self.cov.to_numpy(), x))
+        z = norm.ppf(1 - alpha / 2)
+
+        def logistic(v: np.ndarray) -> np.ndarray:
+            return 1 / (1 + np.exp(-v))
+
+        return pd.DataFrame(
+            {"prob": logistic(eta), "low": logistic(eta - z * se), "high": logistic(eta + z * se)},
+            index=panel.index,
+        )
 
 
 def fit_churn_model(
@@ -154,6 +177,7 @@ def fit_churn_model(
     ).drop(index="const")
     return ChurnModel(
         coef=res.params,
+        cov=res.cov_params(),
         features=tuple(features),
         odds_ratios=table,
         n_obs=int(res.nobs),

@@ -14,6 +14,7 @@ from components.i18n import (
     fmt_money,
     fmt_month,
     fmt_number,
+    fmt_pct,
     label,
     t,
 )
@@ -315,12 +316,17 @@ def _render_at_risk(df: pd.DataFrame, period_end) -> None:
         st.info(t("lifecycle.no_model"))
         return
     table = df.assign(
-        link="/profile?account=" + df["code"], tier=df["tier"].map(lambda c: label("tier", c))
+        risk_ci=[
+            f"{fmt_pct(lo, 0)} – {fmt_pct(hi, 0)}"
+            for lo, hi in zip(df["churn_risk_low"], df["churn_risk_high"], strict=True)
+        ],
+        link="/profile?account=" + df["code"],
+        tier=df["tier"].map(lambda c: label("tier", c)),
     )
     st.dataframe(
-        table[["link", "name", "tier", "churn_risk", "revenue_12m", "revenue_at_risk"]].round(
-            {"revenue_12m": 0, "revenue_at_risk": 0}
-        ),
+        table[
+            ["link", "name", "tier", "churn_risk", "risk_ci", "revenue_12m", "revenue_at_risk"]
+        ].round({"revenue_12m": 0, "revenue_at_risk": 0}),
         hide_index=True,
         width="stretch",
         column_config={
@@ -330,6 +336,7 @@ def _render_at_risk(df: pd.DataFrame, period_end) -> None:
             "churn_risk": st.column_config.ProgressColumn(
                 t("lifecycle.churn_risk"), format="percent", min_value=0, max_value=1
             ),
+            "risk_ci": t("lifecycle.risk_ci"),
             "revenue_12m": st.column_config.NumberColumn(t("col.revenue_12m"), format="localized"),
             "revenue_at_risk": st.column_config.NumberColumn(
                 t("lifecycle.expected_loss"), format="localized"

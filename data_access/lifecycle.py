@@ -118,6 +118,8 @@ def fetch_at_risk(
             Account.name,
             Account.tier,
             AccountScore.churn_risk,
+            AccountScore.churn_risk_low,
+            AccountScore.churn_risk_high,
             AccountScore.health_score,
             rev.c.revenue_12m,
         )

@@ -180,9 +180,15 @@ def compute_models(
     except ValueError:
         drivers = risk = None
     result["drivers"], result["risk"] = drivers, risk
-    risk_rows = panel[["account_id", "month"]].assign(
-        churn_risk=churn.annual_risk(risk.predict(panel)) if risk else np.nan
-    )
+    risk_rows = panel[["account_id", "month"]].copy()
+    if risk is not None:
+        band = risk.predict_interval(panel)
+        risk_rows["churn_risk"] = churn.annual_risk(band["prob"])
+        risk_rows["churn_risk_low"] = churn.annual_risk(band["low"])
+        risk_rows["churn_risk_high"] = churn.annual_risk(band["high"])
+    else:
+        risk_rows["churn_risk"] = risk_rows["churn_risk_low"] = np.nan
+        risk_rows["churn_risk_high"] = np.nan
     scores = scores.merge(risk_rows, on=["account_id", "month"], how="left")
     last = months[-1]
     wanted = set(months[-as_of_months:])

@@ -306,6 +306,8 @@ class AccountScore(Base):
     product_depth: Mapped[float | None] = mapped_column(Float)
     open_risks: Mapped[float | None] = mapped_column(Float)
     churn_risk: Mapped[float | None] = mapped_column(Float)
+    churn_risk_low: Mapped[float | None] = mapped_column(Float)
+    churn_risk_high: Mapped[float | None] = mapped_column(Float)
     clv: Mapped[float | None] = mapped_column(Float)
     tier_score: Mapped[float | None] = mapped_column(Float)
     suggested_tier: Mapped[str | None] = mapped_column(String(20))

@@ -120,3 +120,22 @@ def test_survival_frame_handles_delayed_entry_and_censoring() -> None:
     )
     assert f.iloc[1]["entry"] == 0
     assert f.iloc[1]["status"] == 1
+
+
+def test_risk_intervals_contain_the_estimate() -> None:
+    f = _frames(DemoSpec(n_accounts=800, seed=9, end_month=dt.date(2026, 6, 1)))
+    months = pd.DatetimeIndex(sorted(pd.to_datetime(f["monthly"]["month"]).unique()))
+    inputs = compute_health_inputs(
+        f["monthly"],
+        f["interactions"],
+        f["nps"],
+        pd.DataFrame(columns=["account_id", "month", "n"]),
+        f["accounts"],
+        months[3:],
+    )
+    panel = build_churn_panel(inputs, f["accounts"], f["sponsor_changes"])
+    model = fit_churn_model(panel, DRIVERS)
+    band = model.predict_interval(panel)
+    assert (band["low"] <= band["prob"]).all()
+    assert (band["prob"] <= band["high"]).all()
+    assert band["prob"].to_numpy() == pytest.approx(model.predict(panel).to_numpy())
