@@ -135,6 +135,40 @@ def classify_change(delta: float | None, noise: float | None) -> str | None:
     return "up" if delta > 0 else "down"
 
 
+def compute_clv_table(
+    margins: pd.Series,
+    tiers: pd.Series,
+    cohorts: pd.DataFrame,
+    *,
+    discount_rate: float = 0.08,
+    horizon_years: int = 10,
+    alpha: float = 0.05,
+    min_cohort: int = 30,
+) -> pd.DataFrame:
+    """:func:`compute_clv` for many accounts at once.
+
+    ``margins`` and ``tiers`` are indexed by account; ``cohorts`` has per tier ``n``
+    (active a year ago) and ``churned``. Returns ``clv, clv_low, clv_high`` (NaN where
+    the tier's cohort is too small or the margin is not positive).
+    """
+    factors = {}
+    for tier, row in cohorts.iterrows():
+        est = compute_clv(
+            1.0,
+            int(row["n"]),
+            int(row["churned"]),
+            discount_rate=discount_rate,
+            horizon_years=horizon_years,
+            alpha=alpha,
+            min_cohort=min_cohort,
+        )
+        factors[tier] = (est.value, est.low, est.high) if est.sufficient else (np.nan,) * 3
+    f = pd.DataFrame(factors, index=["clv", "clv_low", "clv_high"]).T
+    per = f.reindex(tiers.to_numpy()).set_axis(tiers.index)
+    out = per.mul(margins.reindex(tiers.index), axis=0)
+    return out.where(margins.reindex(tiers.index) > 0)
+
+
 def compute_health_trend(
     history: pd.DataFrame, noise: float | None, months: int = 3
 ) -> tuple[float | None, str | None]:

@@ -66,6 +66,17 @@ def key_figures(p) -> list[cards.KpiSpec]:
             if p.health_delta is not None and p.health_noise is not None
             else None
         )
+    risk = p.health.dropna(subset=["churn_risk"]).tail(1)
+    if len(risk):
+        r = risk.iloc[0]
+        risk_value = fmt_pct(r["churn_risk"], 0)
+        risk_caption = t(
+            "profile.risk_ci",
+            low=fmt_pct(r["churn_risk_low"], 0),
+            high=fmt_pct(r["churn_risk_high"], 0),
+        )
+    else:
+        risk_value, risk_caption = "—", None
     rank = (
         t("profile.rank", rank=fmt_int(p.tier_rank[0]), n=fmt_int(p.tier_rank[1]))
         if p.tier_rank
@@ -101,6 +112,9 @@ def key_figures(p) -> list[cards.KpiSpec]:
             delta=health_delta,
             help=t("profile.health_help"),
             caption=health_caption,
+        ),
+        cards.KpiSpec(
+            t("lifecycle.churn_risk"), risk_value, help=t("profile.risk_help"), caption=risk_caption
         ),
         cards.KpiSpec(t("col.tier"), label("tier", h["tier"]), caption=rank),
         cards.KpiSpec(
@@ -733,7 +747,7 @@ def timeline_label(kind: str, code: str) -> str:
 def render_profile(p, ctx) -> None:
     """Render the whole profile page for one account."""
     _render_header(p)
-    cards.render_kpi_row(key_figures(p))
+    cards.render_kpi_row(key_figures(p), per_row=3)
     left, right = st.columns([3, 1])
     with left:
         _render_changes(p)

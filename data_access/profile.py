@@ -140,6 +140,9 @@ def fetch_health_history(conn: Connection, account_id: int) -> pd.DataFrame:
             AccountScore.satisfaction,
             AccountScore.product_depth,
             AccountScore.open_risks,
+            AccountScore.churn_risk,
+            AccountScore.churn_risk_low,
+            AccountScore.churn_risk_high,
         )
         .where(AccountScore.account_id == account_id)
         .order_by(AccountScore.as_of),

@@ -20,6 +20,7 @@ from analytics.health import (
     compute_health_scores,
     fit_health_weights,
 )
+from analytics.profile import compute_clv_table
 from analytics.tiering import TieringSettings
 from data_access.bulk import insert_frame
 from data_access.frames import read_frame
@@ -31,6 +32,8 @@ from data_access.schema import (
     InterventionRecord,
     LifecycleEvent,
     ModelRun,
+    Product,
+    RevenueMonthly,
     StakeholderChange,
     SurveyResponse,
     Transaction,
@@ -91,6 +94,20 @@ def fetch_health_sources(conn: Connection) -> dict[str, pd.DataFrame]:
             StakeholderChange.role == "decision_maker"
         ),
     )
+    last_month = conn.execute(select(func.max(AccountMonthly.month))).scalar()
+    margins = pd.DataFrame(columns=["account_id", "margin_12m"])
+    if last_month is not None:
+        first = pd.Timestamp(last_month) - pd.DateOffset(months=11)
+        margins = read_frame(
+            conn,
+            select(
+                RevenueMonthly.account_id,
+                func.sum(RevenueMonthly.revenue * Product.margin_rate).label("margin_12m"),
+            )
+            .join(Product, Product.id == RevenueMonthly.product_id)
+            .where(RevenueMonthly.month >= first.date())
+            .group_by(RevenueMonthly.account_id),
+        )
     transactions = read_frame(
         conn, select(Transaction.account_id, Transaction.occurred_on, Transaction.amount)
     )
@@ -116,6 +133,7 @@ def fetch_health_sources(conn: Connection) -> dict[str, pd.DataFrame]:
         "recoveries": recoveries,
         "transactions": transactions,
         "sponsor_changes": sponsor_changes,
+        "margins": margins,
     }
 
 
@@ -245,6 +263,24 @@ def stage_changes(
             "reason": changed["reason"] + f" (rules v{rules_version})",
         }
     )
+
+
+def account_clv(sources: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> pd.DataFrame:
+    """Contractual CLV with its interval for every account with a positive 12-month margin."""
+    acc = sources["accounts"].set_index("account_id")
+    start = as_of - pd.DateOffset(months=12)
+    onboarded = pd.to_datetime(acc["onboarded_on"])
+    churned = pd.to_datetime(acc["churned_on"])
+    base = (onboarded <= start) & (churned.isna() | (churned > start))
+    cohorts = pd.DataFrame(
+        {
+            "n": base.groupby(acc["tier"]).sum(),
+            "churned": (base & churned.notna() & (churned <= as_of)).groupby(acc["tier"]).sum(),
+        }
+    )
+    margins = sources["margins"].set_index("account_id")["margin_12m"].astype(float)
+    clv_table = compute_clv_table(margins, acc["tier"], cohorts)
+    return clv_table.rename_axis("account_id").reset_index()
 
 
 def suggest_tiers(sources: dict[str, pd.DataFrame], settings: TieringSettings) -> pd.DataFrame:
@@ -378,6 +414,9 @@ def run_refresh(
         how="left",
     )
     latest = max(snaps["as_of"]) if len(snaps) else None
+    if latest is not None:
+        clv_rows = account_clv(sources, pd.Timestamp(latest)).assign(as_of=latest)
+        snaps = snaps.merge(clv_rows, on=["account_id", "as_of"], how="left")
     say("Writing snapshots and model runs", 0.75)
     with engine.begin() as conn:
 

@@ -309,6 +309,8 @@ class AccountScore(Base):
     churn_risk_low: Mapped[float | None] = mapped_column(Float)
     churn_risk_high: Mapped[float | None] = mapped_column(Float)
     clv: Mapped[float | None] = mapped_column(Float)
+    clv_low: Mapped[float | None] = mapped_column(Float)
+    clv_high: Mapped[float | None] = mapped_column(Float)
     tier_score: Mapped[float | None] = mapped_column(Float)
     suggested_tier: Mapped[str | None] = mapped_column(String(20))
     tiering_version: Mapped[int | None] = mapped_column(Integer)

@@ -53,3 +53,20 @@ def test_whitespace_suggests_only_products_not_held(fixture_engine: Engine) -> N
             held = set(p.holdings.loc[p.holdings["closed_on"].isna(), "product"])
             assert not set(p.whitespace["product"]) & held
             assert (p.whitespace["peer_share"].diff().dropna() <= 0).all()
+
+
+def test_snapshot_clv_equals_the_profile_clv(fixture_engine: Engine) -> None:
+    code = _code(fixture_engine, 1)
+    with fixture_engine.connect() as conn:
+        p = load_profile_data(conn, EXEC, code, END)
+        row = conn.execute(
+            text(
+                "SELECT s.clv, s.clv_low, s.clv_high FROM account_scores s JOIN accounts a "
+                "ON a.id = s.account_id WHERE a.code = :c AND s.as_of = '2026-06-30'"
+            ),
+            {"c": code},
+        ).one()
+    assert p.clv.sufficient
+    assert row.clv == pytest.approx(p.clv.value, rel=1e-9)
+    assert row.clv_low == pytest.approx(p.clv.low, rel=1e-9)
+    assert row.clv_high == pytest.approx(p.clv.high, rel=1e-9)
