@@ -67,7 +67,10 @@ def key_figures(p) -> list[cards.KpiSpec]:
             else None
         )
     risk = p.health.dropna(subset=["churn_risk"]).tail(1)
-    if len(risk):
+    churned = h["churned_on"] is not None and h["churned_on"] <= p.as_of
+    if churned:
+        risk_value, risk_caption = label("stage", "churned"), fmt_date(h["churned_on"])
+    elif len(risk):
         r = risk.iloc[0]
         risk_value = fmt_pct(r["churn_risk"], 0)
         risk_caption = t(
