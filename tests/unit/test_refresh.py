@@ -69,3 +69,20 @@ def test_snapshots_cover_24_month_ends_with_components(sqlite_url: URL) -> None:
     assert max(dates).isoformat() == "2026-06-30"
     assert missing_value == 0
     engine.dispose()
+
+
+def test_fitted_health_weights_rank_the_planted_driver_first(sqlite_url: URL) -> None:
+    """Product depth is the planted cause of churn among the components: it weighs most."""
+    engine = create_engine_for(sqlite_url)
+    with engine.connect() as conn:
+        stats = conn.execute(
+            select(ModelRun.stats)
+            .where(ModelRun.kind == "health_fitted")
+            .order_by(ModelRun.id.desc())
+            .limit(1)
+        ).scalar_one()
+    engine.dispose()
+    weights = stats["weights"]
+    assert max(weights, key=weights.get) == "product_depth"
+    assert weights["product_depth"] > weights["engagement"]
+    assert stats["odds_ratios"]["product_depth"][2] < 1  # upper CI bound: protective
