@@ -122,9 +122,9 @@ def _login_form_only(page) -> None:
 
     expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=30_000)
     expect(page.get_by_role("textbox", name="Password")).to_be_visible()
-    assert page.locator('[data-testid="stMetric"]').count() == 0
-    assert page.locator('[data-testid="stDataFrame"]').count() == 0
-    assert page.locator(".js-plotly-plot").count() == 0
+    # Elements of the previous run linger until the new run finishes: wait them out.
+    for selector in ('[data-testid="stMetric"]', '[data-testid="stDataFrame"]', ".js-plotly-plot"):
+        expect(page.locator(selector)).to_have_count(0, timeout=30_000)
 
 
 def _active_accounts(db: Path) -> int:
