@@ -22,7 +22,6 @@ DRIVERS = (
 )
 # Risk model: the drivers plus the early-warning signal, for scoring only.
 RISK_FEATURES = (*DRIVERS, "revenue_trend")
-FEATURES = RISK_FEATURES
 
 
 def build_churn_panel(
@@ -79,7 +78,7 @@ def build_churn_panel(
         p.loc[hit, "sponsor_change"] = 1
     p["tier_value"] = (p["tier"] == "value").astype(int)
     p["tier_strategic"] = (p["tier"] == "strategic").astype(int)
-    return p[["account_id", "month", "churn_next", *FEATURES]]
+    return p[["account_id", "month", "churn_next", *RISK_FEATURES]]
 
 
 @dataclass(frozen=True)
