@@ -8,8 +8,6 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from analytics.lifecycle import LifecycleRules
 from analytics.tiering import TieringSettings, TierSpec
-
-__all__ = ["LifecycleRules", "TierSpec", "TieringSettings"]
 from data_access.schema import Account, AccountScore, SettingVersion, TierHistory
 from data_access.scope import Scope
 from data_access.versioning import bump_data_version, record_audit
@@ -17,33 +15,34 @@ from data_access.writes import NotPermitted, ValidationError
 
 TIERING = "tiering"
 LIFECYCLE = "lifecycle"
+__all__ = ["LifecycleRules", "TierSpec", "TieringSettings"]
 
 
-def fetch_lifecycle_rules(conn: Connection) -> tuple[int, LifecycleRules]:
-    """The current lifecycle stage rules and their version (0 = built-in defaults)."""
+def _latest(conn: Connection, key: str) -> tuple[int, dict | None]:
+    """Version and value of the newest saved setting ``key`` (0 and None if never saved)."""
     row = conn.execute(
         select(SettingVersion.version, SettingVersion.value)
-        .where(SettingVersion.key == LIFECYCLE)
+        .where(SettingVersion.key == key)
         .order_by(SettingVersion.version.desc())
         .limit(1)
     ).one_or_none()
-    if row is None:
-        return 0, LifecycleRules()
-    return row.version, LifecycleRules(**row.value)
+    return (row.version, row.value) if row else (0, None)
 
 
-def record_lifecycle_rules(conn: Connection, scope: Scope, rules: LifecycleRules) -> int:
-    """Validate and save a new version of the lifecycle rules (admins only)."""
+def _save(
+    conn: Connection, scope: Scope, key: str, value: dict, problems: list, before: dict
+) -> int:
+    """Check role and problems, then store ``value`` as the next version, audited."""
     if scope.role != "admin":
         raise NotPermitted("only admins change settings")
-    if rules.problems():
-        raise ValidationError(rules.problems())
-    version, current = fetch_lifecycle_rules(conn)
+    if problems:
+        raise ValidationError(problems)
+    version = _latest(conn, key)[0] + 1
     conn.execute(
         insert(SettingVersion).values(
-            key=LIFECYCLE,
-            version=version + 1,
-            value=vars(rules),
+            key=key,
+            version=version,
+            value=value,
             created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
             created_by=scope.user_id,
         )
@@ -53,25 +52,30 @@ def record_lifecycle_rules(conn: Connection, scope: Scope, rules: LifecycleRules
         user_id=scope.user_id,
         action="update",
         entity="setting",
-        entity_id=LIFECYCLE,
-        before=vars(current),
-        after=vars(rules),
+        entity_id=key,
+        before=before,
+        after=value,
     )
     bump_data_version(conn)
-    return version + 1
+    return version
+
+
+def fetch_lifecycle_rules(conn: Connection) -> tuple[int, LifecycleRules]:
+    """The current lifecycle stage rules and their version (0 = built-in defaults)."""
+    version, value = _latest(conn, LIFECYCLE)
+    return version, LifecycleRules(**value) if value else LifecycleRules()
+
+
+def record_lifecycle_rules(conn: Connection, scope: Scope, rules: LifecycleRules) -> int:
+    """Validate and save a new version of the lifecycle rules (admins only)."""
+    current = fetch_lifecycle_rules(conn)[1]
+    return _save(conn, scope, LIFECYCLE, vars(rules), rules.problems(), vars(current))
 
 
 def fetch_tiering(conn: Connection) -> tuple[int, TieringSettings]:
     """The current tiering settings and their version (0 = built-in defaults)."""
-    row = conn.execute(
-        select(SettingVersion.version, SettingVersion.value)
-        .where(SettingVersion.key == TIERING)
-        .order_by(SettingVersion.version.desc())
-        .limit(1)
-    ).one_or_none()
-    if row is None:
-        return 0, TieringSettings()
-    return row.version, TieringSettings.from_json(row.value)
+    version, value = _latest(conn, TIERING)
+    return version, TieringSettings.from_json(value) if value else TieringSettings()
 
 
 def fetch_tiering_history(conn: Connection) -> list[dict]:
@@ -91,33 +95,8 @@ def fetch_tiering_history(conn: Connection) -> list[dict]:
 
 def record_tiering(conn: Connection, scope: Scope, settings: TieringSettings) -> int:
     """Validate and save a new version of the tiering settings (admins only)."""
-    if scope.role != "admin":
-        raise NotPermitted("only admins change settings")
-    problems = settings.problems()
-    if problems:
-        raise ValidationError(problems)
-    version, current = fetch_tiering(conn)
-    new_version = version + 1
-    conn.execute(
-        insert(SettingVersion).values(
-            key=TIERING,
-            version=new_version,
-            value=settings.to_json(),
-            created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
-            created_by=scope.user_id,
-        )
-    )
-    record_audit(
-        conn,
-        user_id=scope.user_id,
-        action="update",
-        entity="setting",
-        entity_id=TIERING,
-        before=current.to_json(),
-        after=settings.to_json(),
-    )
-    bump_data_version(conn)
-    return new_version
+    current = fetch_tiering(conn)[1]
+    return _save(conn, scope, TIERING, settings.to_json(), settings.problems(), current.to_json())
 
 
 def apply_suggested_tiers(conn: Connection, scope: Scope) -> int:
