@@ -91,7 +91,7 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
     )
     st.caption(t("accounts.count", shown=fmt_int(len(shown)), total=fmt_int(len(accounts))))
     table = shown[COLUMNS].assign(
-        code="/profile?account=" + shown["code"],
+        code=cards.profile_links(shown["code"]),
         tier=shown["tier"].map(lambda c: label("tier", c)),
         stage=shown["stage"].map(lambda c: label("stage", c) if isinstance(c, str) else ""),
         health_trend=shown["health_trend"].map({"up": "▲", "down": "▼"}).fillna(""),
@@ -105,7 +105,7 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
         width="stretch",
         height=560,
         column_config={
-            "code": st.column_config.LinkColumn(t("col.code"), display_text=r"account=(.*)$"),
+            "code": cards.profile_link_column(),
             "name": t("col.name"),
             "tier": t("col.tier"),
             "stage": t("col.stage"),

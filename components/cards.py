@@ -44,6 +44,19 @@ def render_kpi_row(specs: Sequence[KpiSpec], per_row: int = 4) -> None:
                     st.caption(spec.caption)
 
 
+PROFILE_URL = "/profile?account="
+
+
+def profile_links(codes: pd.Series) -> pd.Series:
+    """Profile URLs for account codes (shown by :func:`profile_link_column` as the code)."""
+    return PROFILE_URL + codes
+
+
+def profile_link_column() -> object:
+    """A table column that shows an account's code and opens its profile."""
+    return st.column_config.LinkColumn(t("col.code"), display_text=r"account=(.*)$")
+
+
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix text cells that a spreadsheet would run as a formula with an apostrophe."""
     out = frame.copy()

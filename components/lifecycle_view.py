@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from components import charts
+from components import cards, charts
 from components.i18n import (
     current_language,
     fmt_date,
@@ -252,16 +252,14 @@ def render_lifecycle(d, ctx) -> None:
     if len(d.stuck):
         with st.expander(t("lifecycle.stuck_title", n=fmt_int(len(d.stuck)))):
             stuck = d.stuck.assign(
-                link="/profile?account=" + d.stuck["code"], stage=d.stuck["stage"].map(_stage_label)
+                link=cards.profile_links(d.stuck["code"]), stage=d.stuck["stage"].map(_stage_label)
             )
             st.dataframe(
                 stuck[["link", "name", "stage", "days", "p90"]],
                 hide_index=True,
                 width="stretch",
                 column_config={
-                    "link": st.column_config.LinkColumn(
-                        t("col.code"), display_text=r"account=(.*)$"
-                    ),
+                    "link": cards.profile_link_column(),
                     "name": t("col.name"),
                     "stage": t("col.stage"),
                     "days": st.column_config.NumberColumn(t("lifecycle.days"), format="%d"),
@@ -320,7 +318,7 @@ def _render_at_risk(df: pd.DataFrame, period_end) -> None:
             f"{fmt_pct(lo, 0)} – {fmt_pct(hi, 0)}"
             for lo, hi in zip(df["churn_risk_low"], df["churn_risk_high"], strict=True)
         ],
-        link="/profile?account=" + df["code"],
+        link=cards.profile_links(df["code"]),
         tier=df["tier"].map(lambda c: label("tier", c)),
     )
     st.dataframe(
@@ -330,7 +328,7 @@ def _render_at_risk(df: pd.DataFrame, period_end) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "link": st.column_config.LinkColumn(t("col.code"), display_text=r"account=(.*)$"),
+            "link": cards.profile_link_column(),
             "name": t("col.name"),
             "tier": t("col.tier"),
             "churn_risk": st.column_config.ProgressColumn(

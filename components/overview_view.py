@@ -104,7 +104,7 @@ def _render_movers(data) -> None:
     )
     st.plotly_chart(fig, key="movers", config={"displayModeBar": False})
     table = movers.round({"revenue_prev_12m": 0, "revenue_12m": 0, "change": 0}).assign(
-        link="/profile?account=" + movers["code"],
+        link=cards.profile_links(movers["code"]),
         tier=movers["tier"].map(lambda c: label("tier", c)),
     )[["link", "name", "tier", "revenue_prev_12m", "revenue_12m", "change"]]
     st.dataframe(
@@ -112,7 +112,7 @@ def _render_movers(data) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "link": st.column_config.LinkColumn(t("col.code"), display_text=r"account=(.*)$"),
+            "link": cards.profile_link_column(),
             "name": t("col.name"),
             "tier": t("col.tier"),
             "revenue_prev_12m": st.column_config.NumberColumn(
