@@ -90,14 +90,18 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
         accounts, query, bands, include_churned, pd.Timestamp(ctx.filters.period_end), tiers
     )
     st.caption(t("accounts.count", shown=fmt_int(len(shown)), total=fmt_int(len(accounts))))
-    table = shown[COLUMNS].assign(
-        code=cards.profile_links(shown["code"]),
-        tier=shown["tier"].map(lambda c: label("tier", c)),
-        stage=shown["stage"].map(lambda c: label("stage", c) if isinstance(c, str) else ""),
-        health_trend=shown["health_trend"].map({"up": "▲", "down": "▼"}).fillna(""),
-        health_band=shown["health_band"].map(
-            lambda c: label("band", c) if isinstance(c, str) else ""
-        ),
+    table = (
+        shown[COLUMNS]
+        .round({"revenue_12m": 0})
+        .assign(
+            code=cards.profile_links(shown["code"]),
+            tier=shown["tier"].map(lambda c: label("tier", c)),
+            stage=shown["stage"].map(lambda c: label("stage", c) if isinstance(c, str) else ""),
+            health_trend=shown["health_trend"].map({"up": "▲", "down": "▼"}).fillna(""),
+            health_band=shown["health_band"].map(
+                lambda c: label("band", c) if isinstance(c, str) else ""
+            ),
+        )
     )
     st.dataframe(
         table,
