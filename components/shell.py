@@ -31,6 +31,7 @@ class PageSpec:
     label_key: str
     icon: str
     roles: tuple[str, ...] = ALL_ROLES
+    filters: bool = True
 
 
 PAGES = (
@@ -39,9 +40,21 @@ PAGES = (
     PageSpec("profile", "pages/profile.py", "nav.profile", ":material/person_search:"),
     PageSpec("lifecycle", "pages/lifecycle.py", "nav.lifecycle", ":material/timeline:"),
     PageSpec(
-        "models", "pages/models.py", "nav.models", ":material/science:", ("executive", "admin")
+        "models",
+        "pages/models.py",
+        "nav.models",
+        ":material/science:",
+        ("executive", "admin"),
+        filters=False,
     ),
-    PageSpec("settings", "pages/settings.py", "nav.settings", ":material/tune:", ("admin",)),
+    PageSpec(
+        "settings",
+        "pages/settings.py",
+        "nav.settings",
+        ":material/tune:",
+        ("admin",),
+        filters=False,
+    ),
 )
 
 
@@ -307,7 +320,13 @@ def page(key: str) -> Iterator[PageContext]:
             st.error(t("shell.not_permitted"))
             st.stop()
         scope = Scope(user_id=user.id, role=user.role, team_id=user.team_id)
-        filters = _render_filters(user, cached.load_filter_options(scope, version))
+        if spec.filters:
+            filters = _render_filters(user, cached.load_filter_options(scope, version))
+        else:
+            # Portfolio-wide pages: the latest full period, no dimension filters shown.
+            months = cached.load_filter_options(scope, version)["months"]
+            latest = months[0] if months else dt.date.today().replace(day=1)
+            filters = Filters(period_end=month_end(latest))
         _render_user_box(user)
         yield PageContext(user, scope, filters, version, current_language())
     except (DatabaseUnavailable, ConfigError) as exc:

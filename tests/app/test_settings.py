@@ -19,6 +19,7 @@ def test_admin_saves_a_new_version(app_db: URL) -> None:
     at = run_page("pages/settings.py", app_db, "admin")
     assert not at.exception
     assert "Settings" in [t.value for t in at.title]
+    assert len(at.sidebar.multiselect) == 0  # portfolio filters do not apply here
     before = _scalar(app_db, "SELECT COUNT(*) FROM setting_versions")
     at.number_input(key="_w_wt_growth").set_value(0.2)
     at.button(key="save_tiering").click().run()
