@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from analytics.periods import add_months, month_end
+from analytics.periods import add_months
 
 
 @dataclass(frozen=True)
@@ -433,8 +433,3 @@ def build_timeline(
         return pd.DataFrame(columns=["when", "kind", "code", "text", "detail"])
     tl = pd.concat(parts, ignore_index=True)
     return tl.sort_values("when", ascending=False, kind="stable").reset_index(drop=True)
-
-
-def month_window(as_of: dt.date, months: int) -> tuple[dt.date, dt.date]:
-    """First day of the first month and last day of ``as_of``'s month."""
-    return add_months(as_of.replace(day=1), -(months - 1)), month_end(as_of)

@@ -162,6 +162,13 @@ def _render_retention(block, by: str, name: callable) -> None:
         )
 
 
+def _render_flows(d, flows: pd.DataFrame, name: callable, title_key: str, key: str) -> None:
+    """A Sankey of transitions over the period, with its count."""
+    title = t(title_key, start=fmt_month(d.period_start), end=fmt_month(d.period_end))
+    st.plotly_chart(sankey_figure(flows, name, title), key=key, config={"displayModeBar": False})
+    st.caption(t("lifecycle.flow_note", n=fmt_int(int(flows["n"].sum()))))
+
+
 def render_lifecycle(d, ctx) -> None:
     """Render the lifecycle & retention page."""
     lang = current_language()
@@ -199,39 +206,13 @@ def render_lifecycle(d, ctx) -> None:
 
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(
-            sankey_figure(
-                d.stage_flows,
-                _stage_label,
-                t(
-                    "lifecycle.stage_flow_title",
-                    start=fmt_month(d.period_start),
-                    end=fmt_month(d.period_end),
-                ),
-            ),
-            key="stage_sankey",
-            config={"displayModeBar": False},
-        )
-        st.caption(t("lifecycle.flow_note", n=fmt_int(int(d.stage_flows["n"].sum()))))
+        _render_flows(d, d.stage_flows, _stage_label, "lifecycle.stage_flow_title", "stage_sankey")
     with right:
 
-        def tier_name(c):
+        def tier_name(c: str) -> str:
             return t("lifecycle.not_yet") if c == "not_yet" else label("tier", c, lang)
 
-        st.plotly_chart(
-            sankey_figure(
-                d.tier_flows,
-                tier_name,
-                t(
-                    "lifecycle.tier_flow_title",
-                    start=fmt_month(d.period_start),
-                    end=fmt_month(d.period_end),
-                ),
-            ),
-            key="tier_sankey",
-            config={"displayModeBar": False},
-        )
-        st.caption(t("lifecycle.flow_note", n=fmt_int(int(d.tier_flows["n"].sum()))))
+        _render_flows(d, d.tier_flows, tier_name, "lifecycle.tier_flow_title", "tier_sankey")
 
     st.subheader(t("lifecycle.time_in_stage_title"))
     tis = d.time_in_stage.assign(stage=d.time_in_stage["stage"].map(_stage_label))

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from argon2 import PasswordHasher
 
 from data_access import demo_catalog as cat
+from data_access.auth import hash_password
 
 Progress = Callable[[str, float], None]
 
@@ -208,7 +208,7 @@ class _Sim:
             ]
         )
         # One hash for the shared demo password keeps generation fast.
-        demo_hash = PasswordHasher().hash(DEMO_PASSWORD)
+        demo_hash = hash_password(DEMO_PASSWORD)
         now = dt.datetime.combine(self.end_month, dt.time(9, 0))
         rows = [
             ("exec", "Wang Wei 王伟", "executive", None, "zh"),

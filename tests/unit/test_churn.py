@@ -41,7 +41,8 @@ def _frames(spec: DemoSpec) -> dict[str, pd.DataFrame]:
     }
 
 
-def _drivers(spec: DemoSpec):
+def _panel(spec: DemoSpec) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The churn panel of a generated portfolio, built as the refresh job builds it."""
     f = _frames(spec)
     months = pd.DatetimeIndex(sorted(pd.to_datetime(f["monthly"]["month"]).unique()))
     inputs = compute_health_inputs(
@@ -52,7 +53,11 @@ def _drivers(spec: DemoSpec):
         f["accounts"],
         months[3:],
     )
-    panel = build_churn_panel(inputs, f["accounts"], f["sponsor_changes"])
+    return build_churn_panel(inputs, f["accounts"], f["sponsor_changes"]), f
+
+
+def _drivers(spec: DemoSpec):
+    panel, f = _panel(spec)
     return fit_churn_model(panel, DRIVERS), f
 
 
@@ -123,17 +128,7 @@ def test_survival_frame_handles_delayed_entry_and_censoring() -> None:
 
 
 def test_risk_intervals_contain_the_estimate() -> None:
-    f = _frames(DemoSpec(n_accounts=800, seed=9, end_month=dt.date(2026, 6, 1)))
-    months = pd.DatetimeIndex(sorted(pd.to_datetime(f["monthly"]["month"]).unique()))
-    inputs = compute_health_inputs(
-        f["monthly"],
-        f["interactions"],
-        f["nps"],
-        pd.DataFrame(columns=["account_id", "month", "n"]),
-        f["accounts"],
-        months[3:],
-    )
-    panel = build_churn_panel(inputs, f["accounts"], f["sponsor_changes"])
+    panel, _ = _panel(DemoSpec(n_accounts=800, seed=9, end_month=dt.date(2026, 6, 1)))
     model = fit_churn_model(panel, DRIVERS)
     band = model.predict_interval(panel)
     assert (band["low"] <= band["prob"]).all()
