@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from analytics.logit import fit_clustered_logit
+
 # Drivers: plausible causes, for the forest plot. Revenue trend is left out on purpose:
 # revenue falls *because* a client is leaving, and conditioning on a consequence of the
 # outcome would bias every other odds ratio towards 1.
@@ -160,11 +162,7 @@ def fit_churn_model(
         raise ValueError("need at least 200 account-months and one churn event to fit")
     y = panel["churn_next"].astype(float)
     x = sm.add_constant(panel[list(features)].astype(float), has_constant="add")
-    keep = x.columns[x.std() > 0].union(["const"])
-    x = x[[c for c in x.columns if c in keep]]
-    res = sm.Logit(y, x).fit(
-        disp=0, cov_type="cluster", cov_kwds={"groups": panel["account_id"].to_numpy()}
-    )
+    res = fit_clustered_logit(y, x, panel["account_id"].to_numpy())
     ci = res.conf_int(alpha=alpha)
     table = pd.DataFrame(
         {

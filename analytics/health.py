@@ -243,6 +243,8 @@ def fit_health_weights(
     """
     import statsmodels.api as sm
 
+    from analytics.logit import fit_clustered_logit
+
     x = pd.DataFrame(index=scores.index)
     for c in COMPONENTS:
         col = scores[c]
@@ -250,11 +252,8 @@ def fit_health_weights(
         if col.isna().any():
             x[f"{c}_missing"] = col.isna().astype(float)
     x = sm.add_constant(x, has_constant="add")
-    x = x.loc[:, (x.std() > 0) | (x.columns == "const")]
     y = churned_within.astype(float)
-    res = sm.Logit(y, x).fit(
-        disp=0, cov_type="cluster", cov_kwds={"groups": scores["account_id"].to_numpy()}
-    )
+    res = fit_clustered_logit(y, x, scores["account_id"].to_numpy())
     ci = res.conf_int(alpha=alpha)
     comps = [c for c in COMPONENTS if c in res.params.index]
     table = pd.DataFrame(

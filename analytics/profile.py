@@ -402,7 +402,9 @@ def build_timeline(
         ),
         pd.DataFrame(
             {
-                "when": interventions["completed_on"].fillna(interventions["created_at"]),
+                "when": interventions["completed_on"]
+                .astype("datetime64[us]")
+                .fillna(interventions["created_at"].astype("datetime64[us]")),
                 "kind": "intervention",
                 "code": interventions["kind"],
                 "text": interventions["title"],

@@ -10,7 +10,7 @@ import streamlit as st
 
 from analytics.health import COMPONENTS, HealthSettings, compute_score_change
 from analytics.periods import add_months
-from components import brief, cards, charts, profile_forms
+from components import brief, cards, charts, interventions_view, profile_forms
 from components.i18n import (
     current_language,
     fmt_date,
@@ -24,7 +24,15 @@ from components.i18n import (
     t,
 )
 
-SECTION_KEYS = ("value", "behaviour", "needs", "relationships", "team", "timeline")
+SECTION_KEYS = (
+    "value",
+    "behaviour",
+    "needs",
+    "relationships",
+    "team",
+    "interventions",
+    "timeline",
+)
 
 
 def product_name(row: object) -> str:
@@ -770,6 +778,8 @@ def render_profile(p, ctx) -> None:
     with tabs[4]:
         _render_team(p)
     with tabs[5]:
+        interventions_view.render_account_interventions(p, ctx)
+    with tabs[6]:
         _render_timeline(p)
 
 

@@ -40,6 +40,13 @@ PAGES = (
     PageSpec("profile", "pages/profile.py", "nav.profile", ":material/person_search:"),
     PageSpec("lifecycle", "pages/lifecycle.py", "nav.lifecycle", ":material/timeline:"),
     PageSpec(
+        "interventions",
+        "pages/interventions.py",
+        "nav.interventions",
+        ":material/task_alt:",
+        filters=False,
+    ),
+    PageSpec(
         "models",
         "pages/models.py",
         "nav.models",

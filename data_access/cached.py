@@ -19,7 +19,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from analytics import overview as ov
 from analytics.satisfaction import NpsEstimate, compute_nps
-from data_access import auth, lifecycle, portfolio, profile, refresh, settings, writes
+from data_access import (
+    auth,
+    interventions,
+    lifecycle,
+    portfolio,
+    profile,
+    refresh,
+    settings,
+    writes,
+)
 from data_access.config import database_url
 from data_access.engine import DatabaseUnavailable, create_engine_for, describe_error
 from data_access.scope import Filters, Scope
@@ -295,3 +304,164 @@ def run_refresh_now(progress: Callable[[str, float], None]) -> dict:
         return refresh.run_refresh(engine(), progress=progress)
     except SQLAlchemyError as exc:
         raise DatabaseUnavailable(describe_error(exc, engine().url)) from exc
+
+
+# ---------------------------------------------------------- interventions
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _interventions(
+    db_key: str, scope: Scope, query: interventions.InterventionQuery, version: int
+) -> pd.DataFrame:
+    return _read(lambda conn: interventions.fetch_interventions(conn, scope, query))
+
+
+def load_interventions(
+    scope: Scope, query: interventions.InterventionQuery, version: int
+) -> pd.DataFrame:
+    """Interventions in the viewer's scope matching ``query``."""
+    return _interventions(_db_key(), scope, query, version)
+
+
+def load_intervention(scope: Scope, intervention_id: int) -> dict | None:
+    """One intervention, read fresh (it is about to be edited)."""
+    return _read(lambda conn: interventions.fetch_intervention(conn, scope, intervention_id))
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _my_alerts(db_key: str, scope: Scope, today: dt.date, version: int) -> pd.DataFrame:
+    return _read(lambda conn: interventions.fetch_my_alerts(conn, scope, today))
+
+
+def load_my_alerts(scope: Scope, today: dt.date, version: int) -> pd.DataFrame:
+    """Open rule suggestions in scope and the viewer's own items due in two weeks."""
+    return _my_alerts(_db_key(), scope, today, version)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _owner_choices(db_key: str, scope: Scope, team_id: int | None, version: int) -> pd.DataFrame:
+    return _read(lambda conn: interventions.fetch_owner_choices(conn, scope, team_id))
+
+
+def load_owner_choices(scope: Scope, team_id: int | None, version: int) -> pd.DataFrame:
+    """Who may own an intervention on an account of ``team_id``."""
+    return _owner_choices(_db_key(), scope, team_id, version)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _scope_accounts(db_key: str, scope: Scope, version: int) -> pd.DataFrame:
+    return _read(lambda conn: interventions.fetch_scope_accounts(conn, scope))
+
+
+def load_scope_accounts(scope: Scope, version: int) -> pd.DataFrame:
+    """Active accounts the viewer may see (for pickers)."""
+    return _scope_accounts(_db_key(), scope, version)
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def _effects(db_key: str, version: int) -> dict | None:
+    return _read(lambda conn: lifecycle.fetch_latest_model(conn, "intervention_effects"))
+
+
+def load_effects(version: int) -> dict | None:
+    """The latest intervention-effect estimates (portfolio-level statistics only)."""
+    return _effects(_db_key(), version)
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def _intervention_settings(db_key: str, version: int) -> dict:
+    def work(conn: Connection) -> dict:
+        rules_version, rules = settings.fetch_alert_rules(conn)
+        playbooks_version, playbooks = settings.fetch_playbooks(conn)
+        return {
+            "alert_rules": rules,
+            "alert_rules_version": rules_version,
+            "playbooks": playbooks,
+            "playbooks_version": playbooks_version,
+        }
+
+    return _read(work)
+
+
+def load_intervention_settings(version: int) -> dict:
+    """Alert rules and playbooks with their versions."""
+    return _intervention_settings(_db_key(), version)
+
+
+def save_new_intervention(
+    scope: Scope, account_id: int, data: interventions.InterventionInput, token: str
+) -> tuple[int, bool]:
+    """Create an intervention (idempotent for the same token); returns (id, created)."""
+    return _write(
+        lambda conn: interventions.create_intervention(
+            conn, scope, account_id, data, request_token=token
+        )
+    )
+
+
+def save_intervention_edit(
+    scope: Scope, intervention_id: int, expected_version: int, data: interventions.InterventionInput
+) -> int:
+    """Edit an intervention with optimistic locking."""
+    return _write(
+        lambda conn: interventions.update_intervention(
+            conn, scope, intervention_id, expected_version, data
+        )
+    )
+
+
+def save_intervention_status(
+    scope: Scope,
+    intervention_id: int,
+    expected_version: int,
+    action: str,
+    outcome: str | None,
+    note: str,
+) -> int:
+    """Start, complete, cancel or reopen an intervention with optimistic locking."""
+    return _write(
+        lambda conn: interventions.change_status(
+            conn, scope, intervention_id, expected_version, action, outcome=outcome, note=note
+        )
+    )
+
+
+def preview_playbook(
+    scope: Scope, playbook: interventions.Playbook, codes: tuple[str, ...], start: dt.date
+) -> pd.DataFrame:
+    """What applying a playbook would create (nothing is written)."""
+    return _read(lambda conn: interventions.preview_playbook(conn, scope, playbook, codes, start))
+
+
+def apply_playbook(
+    scope: Scope,
+    playbook: interventions.Playbook,
+    codes: tuple[str, ...],
+    start: dt.date,
+    token: str,
+) -> int:
+    """Create a playbook's interventions for the accounts, all or nothing."""
+    return _write(
+        lambda conn: interventions.apply_playbook(conn, scope, playbook, codes, start, token)
+    )
+
+
+def run_alert_rules(scope: Scope) -> dict[str, int]:
+    """Evaluate the alert rules now (admins)."""
+
+    def work(conn: Connection) -> dict[str, int]:
+        if scope.role != "admin":
+            raise writes.NotPermitted("only admins run the alert rules")
+        return interventions.sync_alerts(
+            conn, settings.fetch_alert_rules(conn)[1], user_id=scope.user_id
+        )
+
+    return _write(work)
+
+
+def save_alert_rules(scope: Scope, rules: settings.AlertRules) -> int:
+    """Save a new version of the alert rules (admins; validated, audited)."""
+    return _write(lambda conn: settings.record_alert_rules(conn, scope, rules))
+
+
+def save_playbooks(scope: Scope, playbooks: tuple[interventions.Playbook, ...]) -> int:
+    """Save a new version of the playbooks (admins; validated, audited)."""
+    return _write(lambda conn: settings.record_playbooks(conn, scope, playbooks))

@@ -57,7 +57,7 @@ PLANTED: dict[str, tuple[float, str]] = {
     ),
     "intervention.targeting_multiplier": (
         5.0,
-        "Intervention odds multiplier after a satisfaction fall of 12+ points",
+        "Intervention odds multiplier when satisfaction is 12+ points below its usual level",
     ),
     "intervention.effect_months": (
         6.0,
@@ -131,8 +131,9 @@ KIND_WEIGHTS = {
     "training": 0.07,
     "event_invite": 0.10,
 }
+OUTCOME_WEIGHTS = {"achieved": 0.6, "partly_achieved": 0.3, "not_achieved": 0.1}
 INTERVENTION_RATE = {"basic": 0.012, "value": 0.025, "strategic": 0.05}
-SURVEY_RATE = {"basic": 0.10, "value": 0.18, "strategic": 0.32}
+SURVEY_RATE = {"basic": 0.30, "value": 0.50, "strategic": 0.80}
 INTERACTION_RATE = {"basic": 0.7, "value": 1.4, "strategic": 2.8}
 CHANNEL_WEIGHTS = {
     "visit": 0.22,
@@ -392,8 +393,8 @@ class _Sim:
         held_hist = np.zeros((N, T, P), dtype=bool)
         tier_hist = np.zeros((N, T), dtype=int)
         churn_t = np.full(N, -1)
-        prev_s = mu + season[0]
-        interventions: list[tuple[int, int, str, bool]] = []  # account, t, kind, targeted
+        # account, t, kind, targeted, completed
+        interventions: list[tuple[int, int, str, bool, bool]] = []
         aff = [
             (pidx[a], pidx[b], _planted(f"affinity.{a}->{b}"))
             for a, b in (
@@ -431,8 +432,9 @@ class _Sim:
             )
             s = np.clip(s, -75, 75)
             sat[:, t] = s
-            # Interventions: preferentially where satisfaction just fell.
-            fell = (s - prev_s) < -12
+            # Interventions: preferentially where satisfaction just fell 12+ points below
+            # the account's usual level (its own shock; season and known events excluded).
+            fell = shock < -12
             rate = np.array([INTERVENTION_RATE[TIER_NAMES[k]] for k in range(3)])[tier]
             odds = (
                 rate
@@ -442,8 +444,9 @@ class _Sim:
             gets = alive & (t > 0) & (rng.random(N) < odds / (1 + odds))
             for i in np.flatnonzero(gets):
                 k = kinds[rng.choice(len(kinds), p=kind_p)]
-                interventions.append((int(i), t, k, bool(fell[i])))
-                if t < T - 2 and rng.random() < 0.9:  # completed; effect from next month
+                completed = t < T - 2 and rng.random() < 0.9  # effect from the next month
+                interventions.append((int(i), t, k, bool(fell[i]), completed))
+                if completed:
                     eff_nps[i, t + 1 : t + 1 + L] += _planted(f"effect.nps.{k}")
                     if k == "pricing_offer":
                         eff_rev[i, t + 1 : t + 1 + L] += _planted("effect.revenue.pricing_offer")
@@ -451,7 +454,6 @@ class _Sim:
                         eff_adopt[i, t + 1 : t + 4] *= _planted(
                             "effect.adoption.cross_sell_campaign"
                         )
-            prev_s = s
             # Product adoption and occasional closure.
             hz = np.tile(base_adopt, (N, 1)) * eff_adopt[:, t][:, None]
             for a, b, m in aff:
@@ -679,14 +681,16 @@ class _Sim:
             "executive_sponsor_visit",
             "service_recovery",
         }
-        for n, (a, t0, kind, targeted) in enumerate(self.interventions):
+        for n, (a, t0, kind, targeted, completed_in_sim) in enumerate(self.interventions):
+            # Created and due within the intervention's month, so its effect (from the
+            # next month on) starts the month after completion.
             created = self.month_dates[t0] + np.timedelta64(int(rng.integers(0, 10)), "D")
-            due = created + np.timedelta64(int(rng.integers(5, 20)), "D")
+            due = created + np.timedelta64(int(rng.integers(5, 17)), "D")
             if t0 >= T - 2:
                 status = "planned" if rng.random() < 0.6 else "in_progress"
                 completed = np.datetime64("NaT")
             else:
-                status = "done" if rng.random() < 0.9 else "cancelled"
+                status = "done" if completed_in_sim else "cancelled"
                 completed = (
                     due - np.timedelta64(int(rng.integers(0, 5)), "D")
                     if status == "done"
@@ -705,7 +709,7 @@ class _Sim:
                     "status": status,
                     "priority": "high" if targeted else "normal",
                     "completed_on": completed,
-                    "outcome": ("completed" if status == "done" else None),
+                    "outcome": (_choice(rng, OUTCOME_WEIGHTS, 1)[0] if status == "done" else None),
                     "notes": None,
                     "trigger": "rule" if targeted else "manual",
                     "expected_effect": None,

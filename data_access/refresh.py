@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Integer, delete, func, insert, select
 
 from analytics import churn, clv, lifecycle, tiering, validation
+from analytics.effects import CONTROLS_PER_EVENT, HORIZONS, PRE
 from analytics.health import (
     HealthSettings,
     compute_health_inputs,
@@ -23,7 +24,10 @@ from analytics.health import (
 from analytics.profile import compute_clv_table
 from analytics.tiering import TieringSettings
 from data_access.bulk import insert_frame
+from data_access.effects import VERSION as EFFECTS_VERSION
+from data_access.effects import estimate_effects
 from data_access.frames import read_frame
+from data_access.interventions import sync_alerts
 from data_access.schema import (
     Account,
     AccountMonthly,
@@ -38,7 +42,7 @@ from data_access.schema import (
     SurveyResponse,
     Transaction,
 )
-from data_access.settings import fetch_lifecycle_rules, fetch_tiering
+from data_access.settings import fetch_alert_rules, fetch_lifecycle_rules, fetch_tiering
 from data_access.sqlfuncs import month_of
 from data_access.versioning import bump_data_version
 
@@ -492,6 +496,21 @@ def run_refresh(
             record("clv_purchase", "bgnbd-gg-1", {"unit": "week"}, models["purchase"])
         if models["validation"] is not None:
             record("validation", CHURN_VERSION, {"horizon_months": 12}, models["validation"])
+        say("Estimating intervention effects", 0.85)
+        effects = estimate_effects(conn)
+        if effects is not None:
+            record(
+                "intervention_effects",
+                EFFECTS_VERSION,
+                {
+                    "pre_months": PRE,
+                    "controls_per_event": CONTROLS_PER_EVENT,
+                    "horizons": list(HORIZONS),
+                },
+                effects,
+            )
+        say("Checking alert rules", 0.95)
+        alert_counts = sync_alerts(conn, fetch_alert_rules(conn)[1], as_of=latest)
         bump_data_version(conn)
     say("Snapshots written", 1.0)
     return {
@@ -499,6 +518,8 @@ def run_refresh(
         "as_of": latest,
         "model_run_id": run_id,
         "stage_changes": len(moves),
+        "alerts_created": alert_counts["created"],
+        "alerts_closed": alert_counts["closed"],
     }
 
 

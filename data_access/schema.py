@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from analytics.playbooks import KINDS, PRIORITIES
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -37,17 +39,11 @@ ROLES = ("executive", "account_manager", "admin")
 TIERS = ("basic", "value", "strategic")
 STAGES = ("prospect", "onboarding", "growth", "mature", "at_risk", "churned", "won_back")
 HEALTH_BANDS = ("healthy", "watch", "at_risk")
-INTERVENTION_KINDS = (
-    "care_visit",
-    "business_review",
-    "executive_sponsor_visit",
-    "pricing_offer",
-    "cross_sell_campaign",
-    "service_recovery",
-    "training",
-    "event_invite",
-)
+INTERVENTION_KINDS = KINDS
 INTERVENTION_STATUSES = ("planned", "in_progress", "done", "cancelled")
+INTERVENTION_PRIORITIES = PRIORITIES
+INTERVENTION_OUTCOMES = ("achieved", "partly_achieved", "not_achieved", "condition_cleared")
+INTERVENTION_TRIGGERS = ("manual", "rule", "playbook")
 CHANNELS = ("visit", "phone", "email", "sms", "wechat", "video", "event", "online")
 BUYING_ROLES = ("decision_maker", "champion", "influencer", "user", "blocker")
 SURVEYS = ("nps", "csat", "ces")
@@ -252,7 +248,11 @@ class TierHistory(Base):
 
 class InterventionRecord(Base):
     __tablename__ = "interventions"
-    __table_args__ = (Index("ix_interventions_account_status", "account_id", "status"),)
+    __table_args__ = (
+        Index("ix_interventions_account_status", "account_id", "status"),
+        Index("ix_interventions_owner_status", "owner_id", "status"),
+        Index("ix_interventions_due_on", "due_on"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     kind: Mapped[str] = mapped_column(String(40))
@@ -270,6 +270,13 @@ class InterventionRecord(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Set by the client for idempotent creation (a repeated request returns the first).
+    request_token: Mapped[str | None] = mapped_column(String(80), unique=True)
+    rule: Mapped[str | None] = mapped_column(String(40))
+    playbook: Mapped[str | None] = mapped_column(String(40))
+    started_on: Mapped[dt.date | None] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class ModelRun(Base):

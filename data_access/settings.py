@@ -6,7 +6,9 @@ import datetime as dt
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from analytics.alerts import AlertRules
 from analytics.lifecycle import LifecycleRules
+from analytics.playbooks import DEFAULT_PLAYBOOKS, Playbook
 from analytics.tiering import TieringSettings, TierSpec
 from data_access.schema import Account, AccountScore, SettingVersion, TierHistory
 from data_access.scope import Scope
@@ -15,7 +17,9 @@ from data_access.writes import NotPermitted, ValidationError
 
 TIERING = "tiering"
 LIFECYCLE = "lifecycle"
-__all__ = ["LifecycleRules", "TierSpec", "TieringSettings"]
+ALERTS = "alert_rules"
+PLAYBOOKS = "playbooks"
+__all__ = ["AlertRules", "LifecycleRules", "Playbook", "TierSpec", "TieringSettings"]
 
 
 def _latest(conn: Connection, key: str) -> tuple[int, dict | None]:
@@ -149,3 +153,42 @@ def apply_suggested_tiers(conn: Connection, scope: Scope) -> int:
     )
     bump_data_version(conn)
     return len(rows)
+
+
+def fetch_alert_rules(conn: Connection) -> tuple[int, AlertRules]:
+    """The current alert rules and their version (0 = built-in defaults)."""
+    version, value = _latest(conn, ALERTS)
+    return version, AlertRules.from_json(value) if value else AlertRules()
+
+
+def record_alert_rules(conn: Connection, scope: Scope, rules: AlertRules) -> int:
+    """Validate and save a new version of the alert rules (admins only)."""
+    current = fetch_alert_rules(conn)[1]
+    return _save(conn, scope, ALERTS, rules.to_json(), rules.problems(), current.to_json())
+
+
+def fetch_playbooks(conn: Connection) -> tuple[int, tuple[Playbook, ...]]:
+    """The current playbooks and their version (0 = built-in defaults)."""
+    version, value = _latest(conn, PLAYBOOKS)
+    if not value:
+        return version, DEFAULT_PLAYBOOKS
+    return version, tuple(Playbook.from_json(p) for p in value["playbooks"])
+
+
+def record_playbooks(conn: Connection, scope: Scope, playbooks: tuple[Playbook, ...]) -> int:
+    """Validate and save a new version of the playbooks (admins only)."""
+    problems = sorted({p for pb in playbooks for p in pb.problems()})
+    codes = [pb.code for pb in playbooks]
+    if len(set(codes)) != len(codes):
+        problems.append(("code", "duplicate"))
+    if not playbooks:
+        problems.append(("steps", "required"))
+    current = fetch_playbooks(conn)[1]
+    return _save(
+        conn,
+        scope,
+        PLAYBOOKS,
+        {"playbooks": [p.to_json() for p in playbooks]},
+        problems,
+        {"playbooks": [p.to_json() for p in current]},
+    )

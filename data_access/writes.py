@@ -230,8 +230,9 @@ def update_contact(
         .values(**values, version=expected_version + 1)
     )
     if result.rowcount != 1:
-        current = dict(row._mapping)
-        raise Conflict(_jsonable(current))
+        # Read again: the other writer committed after this transaction first looked.
+        fresh = conn.execute(select(Contact.__table__).where(Contact.id == contact_id)).one()
+        raise Conflict(_jsonable(dict(fresh._mapping)))
     before = {k: row._mapping[k] for k in values}
     record_audit(
         conn,

@@ -97,6 +97,17 @@ def fixture_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """The fixture portfolio to write to: a private SQLite copy, or the PostgreSQL database."""
+    url: URL = request.getfixturevalue(
+        "sqlite_url" if request.param == "sqlite" else "pg_fixture_url"
+    )
+    eng = create_engine_for(url)
+    yield eng
+    eng.dispose()
+
+
 def chromium_path() -> str | None:
     """Debian's Chromium, if installed."""
     for candidate in ("/usr/bin/chromium", shutil.which("chromium") or ""):

@@ -51,7 +51,7 @@ def test_executive_opens_any_profile_with_real_figures(app_db: URL) -> None:
         else f"{revenue:,.0f}"
     )
     assert _metrics(at)["Revenue, last 12 months"] == f"¥{expected}"
-    assert len(at.tabs) == 6
+    assert len(at.tabs) == 7
     # Executives read; they get no forms.
     assert not any(f.id.endswith("log_interaction") for f in at.get("form"))
 

@@ -1,7 +1,6 @@
 """Unit: data_access.auth — hashed passwords, signed expiring cookies, logout, preferences."""
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, select, update
@@ -11,16 +10,6 @@ from data_access import auth
 from data_access.engine import create_engine_for
 from data_access.schema import AuditLog, User, UserSession
 from data_access.versioning import bump_data_version, fetch_data_version
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    """A writable fixture database on each backend."""
-    name = "sqlite_url" if request.param == "sqlite" else "pg_fixture_url"
-    url: URL = request.getfixturevalue(name)
-    eng = create_engine_for(url)
-    yield eng
-    eng.dispose()
 
 
 def test_passwords_are_stored_as_argon2id(engine: Engine) -> None:

@@ -37,6 +37,7 @@ def test_refresh_is_idempotent_and_bumps_the_version(sqlite_url: URL) -> None:
         "churn_risk",
         "health_fitted",
         "validation",
+        "intervention_effects",
         "clv_purchase",
     }
     engine.dispose()

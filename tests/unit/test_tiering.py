@@ -1,7 +1,5 @@
 """Unit: analytics.tiering and data_access.settings — value score, thresholds, versions."""
 
-from collections.abc import Iterator
-
 import pandas as pd
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -70,16 +68,6 @@ def test_thresholds_assign_the_highest_tier_reached() -> None:
 )
 def test_invalid_settings_are_named(tiers: tuple, code: str) -> None:
     assert ("tiers", code) in TieringSettings(tiers=tiers).problems()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    url: URL = request.getfixturevalue(
-        "sqlite_url" if request.param == "sqlite" else "pg_fixture_url"
-    )
-    eng = create_engine_for(url)
-    yield eng
-    eng.dispose()
 
 
 def test_settings_are_versioned_and_audited(engine: Engine) -> None:

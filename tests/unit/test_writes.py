@@ -1,14 +1,11 @@
 """Unit: data_access.writes — validated, scoped, audited writes on SQLite and PostgreSQL."""
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.engine import URL
 
 from data_access import writes
-from data_access.engine import create_engine_for
 from data_access.schema import Account, AuditLog, Contact, Interaction
 from data_access.scope import Scope
 from data_access.versioning import fetch_data_version
@@ -16,16 +13,6 @@ from data_access.versioning import fetch_data_version
 TODAY = dt.date(2026, 7, 15)
 MANAGER = Scope(user_id=4, role="account_manager", team_id=1)
 EXEC = Scope(user_id=1, role="executive")
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    url: URL = request.getfixturevalue(
-        "sqlite_url" if request.param == "sqlite" else "pg_fixture_url"
-    )
-    eng = create_engine_for(url)
-    yield eng
-    eng.dispose()
 
 
 def _account(engine: Engine, team_id: int) -> int:
