@@ -1,13 +1,15 @@
-"""Admin settings: tiers (names, number, thresholds) and the value score's weights."""
+"""Admin settings: tiers and weights, lifecycle stage rules, alert rules and playbooks."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from analytics.alerts import RULES, AlertRules
 from analytics.lifecycle import LifecycleRules
+from analytics.playbooks import KINDS, PRIORITIES, Playbook, PlaybookStep
 from analytics.tiering import FACTORS, TieringSettings, TierSpec
-from components.i18n import fmt_int, t
+from components.i18n import current_language, fmt_int, label, t
 from data_access import cached
 from data_access.writes import NotPermitted, ValidationError
 
@@ -143,6 +145,9 @@ def render_settings(data: dict, ctx) -> None:
             st.session_state[FLASH] = t("settings.saved", version=version)
             st.rerun()
     _render_lifecycle_rules(data, ctx)
+    info = cached.load_intervention_settings(ctx.data_version)
+    _render_alert_rules(info, ctx)
+    _render_playbooks(info, ctx)
     st.subheader(t("settings.apply_title"))
     st.caption(t("settings.apply_note"))
     left, right = st.columns(2)
@@ -165,3 +170,179 @@ def render_settings(data: dict, ctx) -> None:
                 for h in data["history"]
             ]
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def _show_problems(problems: list[tuple[str, str]], group: str) -> None:
+    for field, code in problems:
+        st.error(
+            t("form.problem", field=t(f"settings.{group}.{field}"), problem=t(f"form.error.{code}"))
+        )
+
+
+def _render_alert_rules(info: dict, ctx) -> None:
+    rules: AlertRules = info["alert_rules"]
+    lang = current_language()
+    st.subheader(t("settings.alerts_title"))
+    st.caption(t("settings.alerts_note", version=info["alert_rules_version"]))
+    enabled = st.multiselect(
+        t("settings.alert.enabled"),
+        list(RULES),
+        default=list(rules.enabled),
+        format_func=lambda r: label("rule", r, lang),
+        key="_w_al_enabled",
+    )
+    a, b, c, d = st.columns(4)
+    values = {
+        "health_drop_points": a.number_input(
+            t("settings.alert.health_drop_points"),
+            1.0,
+            100.0,
+            rules.health_drop_points,
+            key="_w_al_hp",
+        ),
+        "health_drop_months": b.number_input(
+            t("settings.alert.health_drop_months"), 1, 12, rules.health_drop_months, key="_w_al_hm"
+        ),
+        "detractor_days": c.number_input(
+            t("settings.alert.detractor_days"), 1, 365, rules.detractor_days, key="_w_al_dd"
+        ),
+        "revenue_drop_pct": d.number_input(
+            t("settings.alert.revenue_drop_pct"),
+            1.0,
+            100.0,
+            rules.revenue_drop_pct,
+            key="_w_al_rp",
+        ),
+    }
+    a, b, c, d = st.columns(4)
+    values["sponsor_change_days"] = a.number_input(
+        t("settings.alert.sponsor_change_days"), 1, 365, rules.sponsor_change_days, key="_w_al_sd"
+    )
+    values["contact_grace_days"] = b.number_input(
+        t("settings.alert.contact_grace_days"), 0, 365, rules.contact_grace_days, key="_w_al_cg"
+    )
+    values["due_days"] = c.number_input(
+        t("settings.alert.due_days"), 1, 90, rules.due_days, key="_w_al_due"
+    )
+    norms = {}
+    cols = st.columns(len(rules.contact_norm_days))
+    for col, (tier, days) in zip(cols, rules.contact_norm_days.items(), strict=True):
+        norms[tier] = int(
+            col.number_input(
+                t("settings.alert.norm_for", tier=label("tier", tier, lang)),
+                1,
+                730,
+                int(days),
+                key=f"_w_al_norm_{tier}",
+            )
+        )
+    new = AlertRules(enabled=tuple(enabled), contact_norm_days=norms, **values)
+    if st.button(t("settings.save_alerts"), key="save_alerts"):
+        try:
+            version = cached.save_alert_rules(ctx.scope, new)
+        except ValidationError as exc:
+            _show_problems(exc.problems, "alert")
+        else:
+            st.session_state[FLASH] = t("settings.saved", version=version)
+            st.rerun()
+
+
+PLAYBOOK_COLUMNS = [
+    "code",
+    "name_en",
+    "name_zh",
+    "kind",
+    "title_en",
+    "title_zh",
+    "offset_days",
+    "priority",
+]
+
+
+def _playbook_frame(playbooks: tuple[Playbook, ...]) -> pd.DataFrame:
+    rows = [
+        {
+            "code": p.code,
+            "name_en": p.name_en,
+            "name_zh": p.name_zh,
+            "kind": s.kind,
+            "title_en": s.title_en,
+            "title_zh": s.title_zh,
+            "offset_days": s.offset_days,
+            "priority": s.priority,
+        }
+        for p in playbooks
+        for s in p.steps
+    ]
+    return pd.DataFrame(rows, columns=PLAYBOOK_COLUMNS)
+
+
+def _playbooks_from(frame: pd.DataFrame) -> tuple[Playbook, ...]:
+    rows = frame.dropna(how="all").fillna(
+        {c: "" for c in PLAYBOOK_COLUMNS if c != "offset_days"} | {"offset_days": -1}
+    )
+    out = []
+    for code, steps in rows.groupby("code", sort=False):
+        first = steps.iloc[0]
+        out.append(
+            Playbook(
+                str(code).strip(),
+                str(first["name_en"]).strip(),
+                str(first["name_zh"]).strip(),
+                tuple(
+                    PlaybookStep(
+                        str(s.kind),
+                        str(s.title_en).strip(),
+                        str(s.title_zh).strip(),
+                        int(s.offset_days),
+                        "account_owner",
+                        str(s.priority),
+                    )
+                    for s in steps.sort_values("offset_days").itertuples()
+                ),
+            )
+        )
+    return tuple(out)
+
+
+def _render_playbooks(info: dict, ctx) -> None:
+    lang = current_language()
+    st.subheader(t("settings.playbooks_title"))
+    st.caption(t("settings.playbooks_note", version=info["playbooks_version"]))
+    edited = st.data_editor(
+        _playbook_frame(info["playbooks"]),
+        num_rows="dynamic",
+        hide_index=True,
+        width="stretch",
+        key="_w_pb_editor",
+        column_config={
+            "code": st.column_config.TextColumn(t("settings.pb.code"), required=True, max_chars=40),
+            "name_en": st.column_config.TextColumn(t("settings.name_en"), required=True),
+            "name_zh": st.column_config.TextColumn(t("settings.name_zh"), required=True),
+            "kind": st.column_config.SelectboxColumn(
+                t("form.field.kind"),
+                options=list(KINDS),
+                format_func=lambda k: label("intervention", k, lang),
+                required=True,
+            ),
+            "title_en": st.column_config.TextColumn(t("settings.pb.title_en"), required=True),
+            "title_zh": st.column_config.TextColumn(t("settings.pb.title_zh"), required=True),
+            "offset_days": st.column_config.NumberColumn(
+                t("settings.pb.offset_days"), min_value=0, max_value=365, step=1, required=True
+            ),
+            "priority": st.column_config.SelectboxColumn(
+                t("form.field.priority"),
+                options=list(PRIORITIES),
+                format_func=lambda p: label("priority", p, lang),
+                required=True,
+            ),
+        },
+    )
+    if st.button(t("settings.save_playbooks"), key="save_playbooks"):
+        try:
+            version = cached.save_playbooks(ctx.scope, _playbooks_from(edited))
+        except ValidationError as exc:
+            _show_problems(exc.problems, "pb")
+        else:
+            st.session_state[FLASH] = t("settings.saved", version=version)
+            st.rerun()

@@ -1,6 +1,6 @@
 """Account profile (客户画像): value, behaviour, needs, relationships, team and timeline."""
 
-from components import profile_forms, profile_view, shell
+from components import intervention_forms, profile_forms, profile_view, shell
 from data_access import cached
 
 with shell.page("profile") as ctx:
@@ -14,4 +14,5 @@ with shell.page("profile") as ctx:
             profile_view.render_not_found()
         else:
             profile_forms.render_flash()
+            intervention_forms.render_flash()
             profile_view.render_profile(data, ctx)

@@ -259,3 +259,67 @@ def test_search_open_profile_and_download_brief(browser, server, sqlite_fixture_
     assert name in pdf_text
     assert revenue in pdf_text
     context.close()
+
+
+def _login(page, user: str) -> None:
+    from playwright.sync_api import expect
+
+    page.get_by_role("textbox", name="Username").fill(user)
+    page.get_by_role("textbox", name="Password").fill("strata-demo")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("stSidebar").get_by_role("link").first).to_be_visible(timeout=30_000)
+
+
+def test_create_complete_and_see_it_on_the_timeline(browser, server, sqlite_fixture_file):
+    """An account manager plans an intervention on a profile, completes it, finds it."""
+    from playwright.sync_api import expect
+
+    engine = create_engine_for(make_url(f"sqlite:///{sqlite_fixture_file}"))
+    with engine.connect() as conn:
+        code = conn.execute(
+            text("SELECT MIN(code) FROM accounts WHERE team_id = 1 AND status = 'active'")
+        ).scalar()
+    engine.dispose()
+    subject = "Browser test: treasury review"
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.goto(server.url)
+    _login_form_only(page)
+    _login(page, "manager")
+    page.get_by_test_id("stSidebar").get_by_text("English").click()
+    expect(page.get_by_text("Active accounts", exact=True)).to_be_visible(timeout=30_000)
+
+    page.goto(f"{server.url}/profile?account={code}")
+    page.get_by_role("tab", name="Interventions").click()
+    page.get_by_text("Plan an intervention").last.click()
+    form = page.locator('[data-testid="stForm"]').filter(has_text="Expected effect").last
+    form.get_by_role("textbox", name="Subject").fill(subject)
+    form.get_by_role("button", name="Save").click()
+    saved = page.get_by_text("Intervention #")
+    expect(saved).to_be_visible(timeout=30_000)
+    new_id = int(saved.inner_text().split("#")[1].split()[0])
+
+    page.goto(f"{server.url}/interventions?id={new_id}")
+    expect(page.get_by_role("heading", name=f"#{new_id} · {subject}")).to_be_visible(timeout=30_000)
+    status_form = page.locator('[data-testid="stForm"]').filter(has_text="Change status")
+    status_form.get_by_text("Complete", exact=True).click()
+    status_form.get_by_role("combobox", name="Outcome").click()
+    page.get_by_role("option", name="Achieved", exact=True).click()
+    status_form.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text(f"Intervention #{new_id}: Complete saved.")).to_be_visible(
+        timeout=30_000
+    )
+
+    page.goto(f"{server.url}/profile?account={code}")
+    page.get_by_role("tab", name="Timeline").click()
+    # The timeline chart carries each event's text; wait until it holds the new one.
+    chart_texts = "els => els.flatMap(e => (e.data || []).flatMap(t => (t.text || []).map(String)))"
+    deadline = time.monotonic() + 30
+    texts: list[str] = []
+    while time.monotonic() < deadline:
+        texts = page.locator(".js-plotly-plot").evaluate_all(chart_texts)
+        if subject in texts:
+            break
+        page.wait_for_timeout(300)
+    assert subject in texts
+    context.close()
