@@ -171,6 +171,7 @@ def render_board(frame: pd.DataFrame) -> None:
     """Team board: one column per status (done and cancelled: the last 30 days)."""
     lang = current_language()
     recent = pd.Timestamp(today() - dt.timedelta(days=30))
+    st.caption(t("iv.board_caption"))
     cols = st.columns(len(INTERVENTION_STATUSES))
     now = pd.Timestamp(today())
     for col, status in zip(cols, INTERVENTION_STATUSES, strict=True):

@@ -637,6 +637,8 @@ def sync_alerts(
     fire_keys = set(zip(firing["account_id"], firing["rule"], strict=True))
     owners = signals.set_index("account_id")["owner_id"]
     now = _now()
+    # Due a set number of days after the suggestion is made (not after the data month).
+    due = max(as_of, now.date()) + dt.timedelta(days=rules.due_days)
     new_rows = []
     for row in firing.itertuples(index=False):
         if (row.account_id, row.rule) in open_keys:
@@ -649,7 +651,7 @@ def sync_alerts(
                 "kind": kind,
                 "title": alerts.title_for(row.rule, row.value),
                 "owner_id": None if pd.isna(owner) else int(owner),
-                "due_on": as_of + dt.timedelta(days=rules.due_days),
+                "due_on": due,
                 "status": "planned",
                 "priority": priority,
                 "trigger": "rule",
