@@ -148,6 +148,7 @@ def render_settings(data: dict, ctx) -> None:
     info = cached.load_intervention_settings(ctx.data_version)
     _render_alert_rules(info, ctx)
     _render_playbooks(info, ctx)
+    _render_satisfaction_settings(ctx)
     st.subheader(t("settings.apply_title"))
     st.caption(t("settings.apply_note"))
     left, right = st.columns(2)
@@ -343,6 +344,27 @@ def _render_playbooks(info: dict, ctx) -> None:
             version = cached.save_playbooks(ctx.scope, _playbooks_from(edited))
         except ValidationError as exc:
             _show_problems(exc.problems, "pb")
+        else:
+            st.session_state[FLASH] = t("settings.saved", version=version)
+            st.rerun()
+
+
+def _render_satisfaction_settings(ctx) -> None:
+    current = cached.load_satisfaction_settings(ctx.data_version)
+    st.subheader(t("settings.sat_title"))
+    st.caption(t("settings.sat_note", version=current["version"]))
+    a, b = st.columns(2)
+    min_n = a.number_input(
+        t("settings.sat.min_n"), 5, 1000, int(current["min_n"]), key="_w_sat_min_n"
+    )
+    days = b.number_input(
+        t("settings.sat.followup_days"), 1, 90, int(current["followup_days"]), key="_w_sat_days"
+    )
+    if st.button(t("settings.save_sat"), key="save_satisfaction"):
+        try:
+            version = cached.save_satisfaction_settings(ctx.scope, int(min_n), int(days))
+        except ValidationError as exc:
+            _show_problems(exc.problems, "sat")
         else:
             st.session_state[FLASH] = t("settings.saved", version=version)
             st.rerun()

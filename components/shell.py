@@ -40,6 +40,12 @@ PAGES = (
     PageSpec("profile", "pages/profile.py", "nav.profile", ":material/person_search:"),
     PageSpec("lifecycle", "pages/lifecycle.py", "nav.lifecycle", ":material/timeline:"),
     PageSpec(
+        "satisfaction",
+        "pages/satisfaction.py",
+        "nav.satisfaction",
+        ":material/sentiment_satisfied:",
+    ),
+    PageSpec(
         "interventions",
         "pages/interventions.py",
         "nav.interventions",

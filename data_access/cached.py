@@ -26,6 +26,7 @@ from data_access import (
     portfolio,
     profile,
     refresh,
+    satisfaction,
     settings,
     writes,
 )
@@ -465,3 +466,70 @@ def save_alert_rules(scope: Scope, rules: settings.AlertRules) -> int:
 def save_playbooks(scope: Scope, playbooks: tuple[interventions.Playbook, ...]) -> int:
     """Save a new version of the playbooks (admins; validated, audited)."""
     return _write(lambda conn: settings.record_playbooks(conn, scope, playbooks))
+
+
+# ----------------------------------------------------------- satisfaction
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _satisfaction(
+    db_key: str, scope: Scope, filters: Filters, version: int
+) -> satisfaction.SatisfactionData:
+    return _read(lambda conn: satisfaction.load_satisfaction_data(conn, scope, filters))
+
+
+def load_satisfaction(
+    scope: Scope, filters: Filters, version: int
+) -> satisfaction.SatisfactionData:
+    """Answers, segments and drop scans for the viewer's scope and filters."""
+    return _satisfaction(_db_key(), scope, filters, version)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _comments(
+    db_key: str, scope: Scope, filters: Filters, query: satisfaction.CommentQuery, version: int
+) -> pd.DataFrame:
+    return _read(lambda conn: satisfaction.fetch_comments(conn, scope, filters, query))
+
+
+def load_comments(
+    scope: Scope, filters: Filters, query: satisfaction.CommentQuery, version: int
+) -> pd.DataFrame:
+    """Verbatim comments matching ``query`` in the viewer's scope."""
+    return _comments(_db_key(), scope, filters, query, version)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _open_detractors(
+    db_key: str, scope: Scope, filters: Filters, days: int, today: dt.date, version: int
+) -> pd.DataFrame:
+    return _read(lambda conn: satisfaction.fetch_open_detractors(conn, scope, filters, days, today))
+
+
+def load_open_detractors(
+    scope: Scope, filters: Filters, days: int, today: dt.date, version: int
+) -> pd.DataFrame:
+    """Detractor answers without a follow-up intervention."""
+    return _open_detractors(_db_key(), scope, filters, days, today, version)
+
+
+def save_followup(scope: Scope, response_id: int) -> tuple[int, bool]:
+    """Plan the follow-up of a detractor answer (idempotent per answer)."""
+    return _write(lambda conn: satisfaction.create_followup(conn, scope, response_id))
+
+
+def save_satisfaction_settings(scope: Scope, min_n: int, days: int) -> int:
+    """Save a new version of the satisfaction settings (admins)."""
+    return _write(lambda conn: settings.record_satisfaction_settings(conn, scope, min_n, days))
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def _satisfaction_settings(db_key: str, version: int) -> dict:
+    def work(conn: Connection) -> dict:
+        number, value = settings.fetch_satisfaction_settings(conn)
+        return value | {"version": number}
+
+    return _read(work)
+
+
+def load_satisfaction_settings(version: int) -> dict:
+    """Minimum answers per figure and the detractor follow-up window, with their version."""
+    return _satisfaction_settings(_db_key(), version)

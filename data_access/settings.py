@@ -19,6 +19,7 @@ TIERING = "tiering"
 LIFECYCLE = "lifecycle"
 ALERTS = "alert_rules"
 PLAYBOOKS = "playbooks"
+SATISFACTION = "satisfaction"
 __all__ = ["AlertRules", "LifecycleRules", "Playbook", "TierSpec", "TieringSettings"]
 
 
@@ -192,3 +193,24 @@ def record_playbooks(conn: Connection, scope: Scope, playbooks: tuple[Playbook, 
         problems,
         {"playbooks": [p.to_json() for p in current]},
     )
+
+
+SATISFACTION_DEFAULTS = {"min_n": 30, "followup_days": 14}
+
+
+def fetch_satisfaction_settings(conn: Connection) -> tuple[int, dict]:
+    """Minimum answers per figure and the follow-up window for detractors, with version."""
+    version, value = _latest(conn, SATISFACTION)
+    return version, SATISFACTION_DEFAULTS | (value or {})
+
+
+def record_satisfaction_settings(conn: Connection, scope: Scope, min_n: int, days: int) -> int:
+    """Validate and save the satisfaction settings (admins only)."""
+    problems = []
+    if not 5 <= min_n <= 1000:
+        problems.append(("min_n", "out_of_range"))
+    if not 1 <= days <= 90:
+        problems.append(("followup_days", "out_of_range"))
+    current = fetch_satisfaction_settings(conn)[1]
+    value = {"min_n": int(min_n), "followup_days": int(days)}
+    return _save(conn, scope, SATISFACTION, value, problems, current)
