@@ -323,3 +323,32 @@ def test_create_complete_and_see_it_on_the_timeline(browser, server, sqlite_fixt
         page.wait_for_timeout(300)
     assert subject in texts
     context.close()
+
+
+def test_satisfaction_chart_follows_the_segment_choice(browser, server):
+    """Split the NPS trend by region: the chart redraws with one line per region."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.goto(server.url)
+    _login_form_only(page)
+    _login(page, "exec")
+    page.get_by_test_id("stSidebar").get_by_text("English").click()
+    expect(page.get_by_text("Active accounts", exact=True)).to_be_visible(timeout=30_000)
+    page.goto(f"{server.url}/satisfaction")
+    chart = page.locator(".js-plotly-plot").first
+    expect(chart).to_be_visible(timeout=60_000)
+    names = "e => (e.data || []).map(t => t.name)"
+    assert chart.evaluate(names) == ["Portfolio"]
+    page.get_by_role("combobox", name="Split by").click()
+    page.get_by_role("option", name="Region", exact=True).click()
+    deadline = time.monotonic() + 30
+    traces: list[str] = []
+    while time.monotonic() < deadline:
+        traces = page.locator(".js-plotly-plot").first.evaluate(names)
+        if len(traces) > 1:
+            break
+        page.wait_for_timeout(300)
+    assert sorted(traces) == ["Central", "East", "North", "South", "West"]
+    context.close()
