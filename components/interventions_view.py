@@ -146,7 +146,9 @@ def render_filters(ctx, owners: pd.DataFrame) -> InterventionQuery:
     start = today() - dt.timedelta(days=180)
     end = today() + dt.timedelta(days=90)
     period = cols[3].date_input(t("iv.due_between"), value=(start, end), key="_w_iv_period")
-    due_from, due_to = (period[0], period[1]) if len(period) == 2 else (period[0], None)
+    chosen = tuple(period) if isinstance(period, tuple | list) else (period,)
+    due_from = chosen[0] if chosen else None
+    due_to = chosen[1] if len(chosen) == 2 else None
     return InterventionQuery(
         kinds=tuple(kinds),
         tiers=tuple(tiers),
