@@ -85,18 +85,18 @@ PLANTED: dict[str, tuple[float, str]] = {
         4.0,
         "Multiplier of product adoption hazard during a cross-sell campaign",
     ),
-    "affinity.CASH->FX": (3.0, "Adoption hazard multiplier for FX when cash management is held"),
-    "affinity.TRADE->FX": (3.0, "Adoption hazard multiplier for FX when trade finance is held"),
+    "affinity.CASH->FX": (6.0, "Adoption hazard multiplier for FX when cash management is held"),
+    "affinity.TRADE->FX": (6.0, "Adoption hazard multiplier for FX when trade finance is held"),
     "affinity.LOAN->SCF": (
-        3.0,
+        6.0,
         "Adoption hazard multiplier for supply-chain finance when a loan is held",
     ),
     "affinity.PAYROLL->WEALTH": (
-        3.0,
+        6.0,
         "Adoption hazard multiplier for wealth management when payroll is held",
     ),
     "affinity.CASH->PAYROLL": (
-        2.0,
+        4.0,
         "Adoption hazard multiplier for payroll when cash management is held",
     ),
 }
@@ -542,6 +542,36 @@ class _Sim:
             {"account_id": i + 1, "product_id": p + 1, "opened_on": opened, "closed_on": closed}
         ).drop_duplicates(["account_id", "product_id", "opened_on"])
 
+    def loyalty(self, acc_monthly: pd.DataFrame) -> pd.DataFrame:
+        """A points programme (积分): larger tiers join more often; points follow revenue.
+
+        Membership has no planted effect on churn or purchases: it is confounded with
+        tier and size, which the comparison on the growth page must adjust for.
+        """
+        rng = self.rng
+        join_p = np.array([0.15, 0.35, 0.6])[self.tier_hist[:, 0]]
+        member = rng.random(self.N) < join_p
+        joined = rng.integers(0, self.T // 2, size=self.N)
+        am = acc_monthly.copy()
+        t = pd.to_datetime(am["month"]).dt.to_period("M") - pd.Period(self.months[0], "M")
+        am["t"] = t.map(lambda d: d.n).astype(int)
+        i = am["account_id"].to_numpy() - 1
+        am = am[member[i] & (am["t"].to_numpy() >= joined[i])].copy()
+        am["earned"] = np.round(am["revenue"] / 100 * rng.uniform(0.8, 1.2, len(am)))
+        am = am.sort_values(["account_id", "month"], kind="stable")
+        share = np.where(rng.random(len(am)) < 0.15, rng.uniform(0.3, 0.9, len(am)), 0.0)
+        redeemed, balance, prev_acc, bal = [], [], None, 0.0
+        for acc_id, earned, sh in zip(am["account_id"], am["earned"], share, strict=True):
+            bal = 0.0 if acc_id != prev_acc else bal
+            bal += earned
+            r = round(bal * sh)
+            bal -= r
+            redeemed.append(float(r))
+            balance.append(float(bal))
+            prev_acc = acc_id
+        am["redeemed"], am["balance"] = redeemed, balance
+        return am[["account_id", "month", "earned", "redeemed", "balance"]].reset_index(drop=True)
+
     def contacts(self, acc: pd.DataFrame) -> pd.DataFrame:
         rng = self.rng
         n = rng.integers(2, 7, size=self.N)
@@ -681,6 +711,11 @@ class _Sim:
             "executive_sponsor_visit",
             "service_recovery",
         }
+        # Product openings by account, to tell whether a cross-sell offer was accepted.
+        opens: dict[int, list[tuple[int, int]]] = {}
+        for acc_i, prod, open_t, _close_t in self.holdings_log:
+            if open_t >= 0:
+                opens.setdefault(acc_i, []).append((open_t, prod))
         for n, (a, t0, kind, targeted, completed_in_sim) in enumerate(self.interventions):
             # Created and due within the intervention's month, so its effect (from the
             # next month on) starts the month after completion.
@@ -698,6 +733,17 @@ class _Sim:
                 )
             if status == "done" and kind in visit_kinds:
                 visits.append((a, completed, cat.INTERVENTION_TITLES[kind]))
+            offered, response = None, None
+            if kind == "cross_sell_campaign":
+                # Accepted when the client opened a product within three months after.
+                taken = [p for t, p in opens.get(a, []) if t0 < t <= t0 + 3]
+                not_held = np.flatnonzero(~self.held_hist[a, t0])
+                if taken:
+                    offered, response = taken[0] + 1, "accepted" if status == "done" else None
+                elif len(not_held):
+                    offered = int(rng.choice(not_held)) + 1
+                    if status == "done":
+                        response = "declined" if rng.random() < 0.6 else "no_answer"
             rows.append(
                 {
                     "id": n + 1,
@@ -717,6 +763,8 @@ class _Sim:
                     "created_at": pd.Timestamp(created).to_pydatetime(),
                     "created_by": owner[a],
                     "version": 1,
+                    "offered_product_id": offered,
+                    "offer_response": response,
                 }
             )
         if visits:
@@ -1029,6 +1077,7 @@ class _Sim:
             "lifecycle_events": lifecycle,
             "tier_history": self.tier_history(),
             "interventions": interventions,
+            "loyalty_points": self.loyalty(acc_monthly),
             "demo_truth": truth,
         }
 

@@ -27,6 +27,8 @@ from data_access.bulk import insert_frame
 from data_access.effects import VERSION as EFFECTS_VERSION
 from data_access.effects import estimate_effects
 from data_access.frames import read_frame
+from data_access.growth import VERSION as GROWTH_VERSION
+from data_access.growth import compute_growth, fetch_growth_inputs, write_growth
 from data_access.interventions import sync_alerts
 from data_access.schema import (
     Account,
@@ -509,6 +511,11 @@ def run_refresh(
                 },
                 effects,
             )
+        say("Scoring next best products", 0.9)
+        growth_result = compute_growth(fetch_growth_inputs(conn))
+        if growth_result is not None:
+            write_growth(conn, growth_result[0])
+            record("growth", GROWTH_VERSION, {"top": 3}, growth_result[1])
         say("Checking alert rules", 0.95)
         alert_counts = sync_alerts(conn, fetch_alert_rules(conn)[1], as_of=latest)
         bump_data_version(conn)

@@ -44,6 +44,7 @@ INTERVENTION_STATUSES = ("planned", "in_progress", "done", "cancelled")
 INTERVENTION_PRIORITIES = PRIORITIES
 INTERVENTION_OUTCOMES = ("achieved", "partly_achieved", "not_achieved", "condition_cleared")
 INTERVENTION_TRIGGERS = ("manual", "rule", "playbook")
+OFFER_RESPONSES = ("accepted", "declined", "no_answer")
 CHANNELS = ("visit", "phone", "email", "sms", "wechat", "video", "event", "online")
 BUYING_ROLES = ("decision_maker", "champion", "influencer", "user", "blocker")
 SURVEYS = ("nps", "csat", "ces")
@@ -277,6 +278,37 @@ class InterventionRecord(Base):
     started_on: Mapped[dt.date | None] = mapped_column(Date)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Cross-sell offers: the product offered and the client's answer.
+    offered_product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    offer_response: Mapped[str | None] = mapped_column(String(20))
+
+
+class ProductScore(Base):
+    """Next-best-product snapshot from the refresh job: propensity and expected revenue."""
+
+    __tablename__ = "product_scores"
+    __table_args__ = (
+        UniqueConstraint("account_id", "product_id", "as_of"),
+        Index("ix_product_scores_as_of_rank", "as_of", "rank"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    propensity: Mapped[float] = mapped_column(Float)
+    expected_revenue: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int] = mapped_column(Integer)
+
+
+class LoyaltyPoints(Base):
+    """Points programme (积分): points earned and redeemed per account and month."""
+
+    __tablename__ = "loyalty_points"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    earned: Mapped[float] = mapped_column(Float)
+    redeemed: Mapped[float] = mapped_column(Float)
+    balance: Mapped[float] = mapped_column(Float)
 
 
 class ModelRun(Base):

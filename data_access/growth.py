@@ -1,0 +1,321 @@
+"""Value uplift: next-best-product scores (refresh job), and the growth page's queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, delete, func, or_, select
+
+from analytics import growth as gr
+from analytics.periods import add_months, month_end
+from data_access.bulk import insert_frame
+from data_access.frames import read_frame
+from data_access.schema import (
+    Account,
+    AccountMonthly,
+    Holding,
+    InterventionRecord,
+    LoyaltyPoints,
+    Product,
+    ProductScore,
+    RevenueMonthly,
+)
+from data_access.scope import Filters, Scope, filter_clauses, scope_clause
+
+VERSION = "nbp-ridge-1"
+TOP = 3
+
+
+def fetch_growth_inputs(conn: Connection) -> dict[str, pd.DataFrame]:
+    """Accounts, holdings (with product codes) and monthly product counts, read once."""
+    accounts = read_frame(
+        conn,
+        select(
+            Account.id.label("account_id"),
+            Account.tier,
+            Account.industry,
+            Account.annual_turnover,
+            Account.onboarded_on,
+            Account.churned_on,
+        ),
+    ).set_index("account_id")
+    holdings = read_frame(
+        conn,
+        select(
+            Holding.account_id, Product.code.label("product"), Holding.opened_on, Holding.closed_on
+        ).join(Product, Product.id == Holding.product_id),
+    )
+    monthly = read_frame(
+        conn, select(AccountMonthly.account_id, AccountMonthly.month, AccountMonthly.products_held)
+    )
+    products = read_frame(conn, select(Product.id, Product.code))
+    last = conn.execute(select(func.max(AccountMonthly.month))).scalar()
+    revenue = pd.DataFrame(columns=["account_id", "product", "revenue_12m"])
+    if last is not None:
+        first = add_months(last, -11)
+        revenue = read_frame(
+            conn,
+            select(
+                RevenueMonthly.account_id,
+                Product.code.label("product"),
+                func.sum(RevenueMonthly.revenue).label("revenue_12m"),
+            )
+            .join(Product, Product.id == RevenueMonthly.product_id)
+            .where(RevenueMonthly.month >= first)
+            .group_by(RevenueMonthly.account_id, Product.code),
+        )
+    return {
+        "accounts": accounts,
+        "holdings": holdings,
+        "monthly": monthly,
+        "products": products,
+        "revenue": revenue,
+        "last": last,
+    }
+
+
+def _active(accounts: pd.DataFrame, day: pd.Timestamp) -> pd.Index:
+    on = pd.to_datetime(accounts["onboarded_on"]) <= day
+    churned = pd.to_datetime(accounts["churned_on"])
+    return accounts.index[on & (churned.isna() | (churned > day))]
+
+
+def _depth_panel(inputs: dict) -> pd.DataFrame:
+    acc = inputs["accounts"]
+    m = inputs["monthly"].copy()
+    m["month"] = pd.to_datetime(m["month"])
+    churned = pd.to_datetime(acc["churned_on"])
+    c = m["account_id"].map(churned)
+    month_end_ = m["month"] + pd.offsets.MonthEnd(0)
+    next_end = m["month"] + pd.DateOffset(months=1) + pd.offsets.MonthEnd(0)
+    m["churn_next"] = ((c > month_end_) & (c <= next_end)).astype(int)
+    a = acc.loc[m["account_id"]]
+    m["tier_value"] = (a["tier"].to_numpy() == "value").astype(float)
+    m["tier_strategic"] = (a["tier"].to_numpy() == "strategic").astype(float)
+    m["log_turnover"] = np.log10(a["annual_turnover"].clip(lower=1e5).fillna(1e7).to_numpy()) - 7.5
+    m["tenure_years"] = (
+        (m["month"] - pd.to_datetime(a["onboarded_on"]).to_numpy()).dt.days / 365.25
+    ).clip(0, 40)
+    alive = c.isna() | (c > month_end_)
+    return m[alive].rename(columns={"products_held": "products_held"})
+
+
+def compute_growth(inputs: dict) -> tuple[pd.DataFrame, dict] | None:
+    """Fit, backtest and score; returns the score rows and the model-run statistics."""
+    if inputs["last"] is None or inputs["holdings"].empty:
+        return None
+    acc, h = inputs["accounts"], inputs["holdings"]
+    products = [p for p in inputs["products"]["code"] if p in set(h["product"])]
+    end = pd.Timestamp(month_end(inputs["last"]))
+    t_test, t_train = end - pd.DateOffset(months=12), end - pd.DateOffset(months=24)
+
+    def fit_at(day: pd.Timestamp) -> gr.PropensityModel:
+        ids = _active(acc, day)
+        held = gr.held_at(h, ids, products, day)
+        opened = gr.opened_between(h, ids, products, day, day + pd.DateOffset(months=12))
+        return gr.fit_propensity(gr.features(acc, held, day), held, opened)
+
+    # Backtest: a model fitted with what was known 12 months ago, scored then, checked
+    # against what accounts opened since.
+    old = fit_at(t_train)
+    ids = _active(acc, t_test)
+    held_t = gr.held_at(h, ids, products, t_test)
+    opened_t = gr.opened_between(h, ids, products, t_test, end)
+    scores_t = old.score(gr.features(acc, held_t, t_test), held_t)
+    penetration = held_t.mean().to_dict()
+    backtest = gr.backtest(scores_t, held_t, opened_t, penetration)
+    backtest_recent = gr.backtest(scores_t, held_t, opened_t, old.base_rates)
+    # Live suggestions: refit on the latest complete 12 months, score today's book.
+    model = fit_at(t_test)
+    ids = _active(acc, end)
+    held = gr.held_at(h, ids, products, end)
+    scores = model.score(gr.features(acc, held, end), held)
+    # Expected revenue if opened: the median 12-month revenue of holders in the same tier.
+    rev = inputs["revenue"].merge(acc[["tier"]], left_on="account_id", right_index=True)
+    typical = rev.groupby(["tier", "product"])["revenue_12m"].median()
+    long = gr.top_k(scores, len(products))
+    tiers = acc.loc[long["account_id"], "tier"].to_numpy()
+    long["typical"] = [
+        typical.get((tr, p), np.nan) for tr, p in zip(tiers, long["product"], strict=True)
+    ]
+    long["expected_revenue"] = (long["score"] * long["typical"]).fillna(0.0)
+    code_to_id = dict(zip(inputs["products"]["code"], inputs["products"]["id"], strict=True))
+    rows = pd.DataFrame(
+        {
+            "account_id": long["account_id"].astype(int),
+            "product_id": long["product"].map(code_to_id).astype(int),
+            "as_of": end.date(),
+            "propensity": long["score"].round(6),
+            "expected_revenue": long["expected_revenue"].round(2),
+            "rank": long["rank"].astype(int),
+        }
+    )
+    depth = gr.depth_effect(_depth_panel(inputs))
+    start = pd.Timestamp(t_test)
+    year = pd.DataFrame({"products": held_t.sum(axis=1)})
+    churned = pd.to_datetime(acc.loc[year.index, "churned_on"])
+    year["churned"] = (churned.notna() & (churned <= end)).astype(int)
+    stats = {
+        "as_of": end.date().isoformat(),
+        "backtest_as_of": t_test.date().isoformat(),
+        "backtest": backtest,
+        "backtest_recent": backtest_recent,
+        "depth": depth,
+        "churn_by_depth": gr.churn_by_depth(year).to_dict("records"),
+        "depth_start": start.date().isoformat(),
+        "features": list(gr.features(acc, held.head(1), end).columns),
+        "ridge_alpha": gr.RIDGE_ALPHA,
+    }
+    return rows, stats
+
+
+def write_growth(conn: Connection, rows: pd.DataFrame) -> None:
+    """Replace the score snapshot of the same date (idempotent)."""
+    if rows.empty:
+        return
+    conn.execute(delete(ProductScore).where(ProductScore.as_of == rows["as_of"].iloc[0]))
+    insert_frame(conn, ProductScore.__table__, rows)
+
+
+# ------------------------------------------------------------------ reads
+def _where(scope: Scope, filters: Filters) -> list:
+    return [scope_clause(scope), *filter_clauses(filters)]
+
+
+def fetch_opportunities(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Latest next-best-product scores of active accounts in view (all products ranked)."""
+    latest = conn.execute(select(func.max(ProductScore.as_of))).scalar()
+    if latest is None:
+        return pd.DataFrame(
+            columns=[
+                "account_id",
+                "code",
+                "name",
+                "tier",
+                "industry",
+                "team_id",
+                "product",
+                "propensity",
+                "expected_revenue",
+                "rank",
+            ]
+        )
+    return read_frame(
+        conn,
+        select(
+            ProductScore.account_id,
+            Account.code,
+            Account.name,
+            Account.tier,
+            Account.industry,
+            Account.team_id,
+            Product.code.label("product"),
+            ProductScore.propensity,
+            ProductScore.expected_revenue,
+            ProductScore.rank,
+        )
+        .join(Account, Account.id == ProductScore.account_id)
+        .join(Product, Product.id == ProductScore.product_id)
+        .where(*_where(scope, filters), ProductScore.as_of == latest, Account.status == "active"),
+    )
+
+
+def fetch_holdings_in_view(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Products each active account in view holds at the period end."""
+    end = month_end(filters.period_month)
+    return read_frame(
+        conn,
+        select(Holding.account_id, Product.code.label("product"))
+        .join(Account, Account.id == Holding.account_id)
+        .join(Product, Product.id == Holding.product_id)
+        .where(
+            *_where(scope, filters),
+            Account.status == "active",
+            Holding.opened_on <= end,
+            or_(Holding.closed_on.is_(None), Holding.closed_on > end),
+        )
+        .distinct(),
+    )
+
+
+def fetch_offers(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Cross-sell offers with an answer: product, tier, response."""
+    return read_frame(
+        conn,
+        select(Product.code.label("product"), Account.tier, InterventionRecord.offer_response)
+        .join(Account, Account.id == InterventionRecord.account_id)
+        .join(Product, Product.id == InterventionRecord.offered_product_id)
+        .where(*_where(scope, filters), InterventionRecord.offer_response.is_not(None)),
+    )
+
+
+def fetch_loyalty_comparison(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Accounts active at the period start: member?, churned and opened a product within
+    the period, tier, products held and size at the start (for the adjusted comparison)."""
+    start = add_months(filters.period_month, -11)
+    end = month_end(filters.period_month)
+    day = start - dt.timedelta(days=1)
+    accounts = read_frame(
+        conn,
+        select(
+            Account.id.label("account_id"),
+            Account.tier,
+            Account.annual_turnover,
+            Account.churned_on,
+        ).where(
+            *_where(scope, filters),
+            Account.onboarded_on <= day,
+            or_(Account.churned_on.is_(None), Account.churned_on > day),
+        ),
+    )
+    members = set(
+        conn.execute(
+            select(LoyaltyPoints.account_id).where(LoyaltyPoints.month < start).distinct()
+        ).scalars()
+    )
+    held = read_frame(
+        conn,
+        select(Holding.account_id, func.count().label("products"))
+        .where(Holding.opened_on <= day, or_(Holding.closed_on.is_(None), Holding.closed_on > day))
+        .group_by(Holding.account_id),
+    ).set_index("account_id")["products"]
+    opened = set(
+        conn.execute(
+            select(Holding.account_id).where(Holding.opened_on.between(start, end)).distinct()
+        ).scalars()
+    )
+    a = accounts
+    a["member"] = a["account_id"].isin(members).astype(int)
+    a["products"] = a["account_id"].map(held).fillna(0)
+    churned = pd.to_datetime(a["churned_on"])
+    a["churned"] = (churned.notna() & (churned <= pd.Timestamp(end))).astype(int)
+    a["repurchased"] = a["account_id"].isin(opened).astype(int)
+    return a
+
+
+def fetch_account_points(conn: Connection, account_id: int, as_of: dt.date) -> dict | None:
+    """An account's points: earned and redeemed over 12 months, balance, member since."""
+    start = add_months(as_of.replace(day=1), -11)
+    row = conn.execute(
+        select(
+            func.min(LoyaltyPoints.month),
+            func.sum(LoyaltyPoints.earned).filter(LoyaltyPoints.month >= start),
+            func.sum(LoyaltyPoints.redeemed).filter(LoyaltyPoints.month >= start),
+        ).where(LoyaltyPoints.account_id == account_id, LoyaltyPoints.month <= as_of)
+    ).one()
+    if row[0] is None:
+        return None
+    balance = conn.execute(
+        select(LoyaltyPoints.balance)
+        .where(LoyaltyPoints.account_id == account_id, LoyaltyPoints.month <= as_of)
+        .order_by(LoyaltyPoints.month.desc())
+        .limit(1)
+    ).scalar()
+    return {
+        "since": row[0],
+        "earned_12m": float(row[1] or 0),
+        "redeemed_12m": float(row[2] or 0),
+        "balance": float(balance or 0),
+    }
