@@ -22,6 +22,7 @@ from data_access.schema import (
     INTERVENTION_KINDS,
     INTERVENTION_OUTCOMES,
     INTERVENTION_PRIORITIES,
+    OFFER_RESPONSES,
 )
 from data_access.writes import Conflict, NotPermitted, ValidationError
 
@@ -122,6 +123,7 @@ def _fields(prefix: str, owners: pd.DataFrame, current: dict | None) -> Interven
     notes = st.text_area(
         t("form.field.notes"), value=cur.get("notes") or "", max_chars=5000, key=f"{prefix}_notes"
     )
+    offered, response = _offer_fields(prefix, cur)
     return InterventionInput(
         kind=kind,
         title=title,
@@ -131,7 +133,38 @@ def _fields(prefix: str, owners: pd.DataFrame, current: dict | None) -> Interven
         expected_effect=expected,
         cost=cost,
         notes=notes,
+        offered_product=offered,
+        offer_response=response,
     )
+
+
+def _offer_fields(prefix: str, cur: dict) -> tuple[str | None, str | None]:
+    """Offered product and the client's answer (cross-sell campaigns and pricing offers)."""
+    lang = current_language()
+    products = cached.load_products(0)
+    names = dict(
+        zip(products["code"], products["name_zh" if lang == "zh" else "name_en"], strict=True)
+    )
+    ids = dict(zip(products["id"], products["code"], strict=True))
+    current = ids.get(cur.get("offered_product_id"))
+    left, right = st.columns(2)
+    codes = [None, *names]
+    offered = left.selectbox(
+        t("form.field.offered_product"),
+        codes,
+        index=codes.index(current) if current in names else 0,
+        format_func=lambda c: t("iv.no_offer", lang=lang) if c is None else names[c],
+        key=f"{prefix}_offered",
+    )
+    answers = [None, *OFFER_RESPONSES]
+    response = right.selectbox(
+        t("form.field.offer_response"),
+        answers,
+        index=answers.index(cur.get("offer_response")) if cur.get("offer_response") else 0,
+        format_func=lambda r: "—" if r is None else label("offer_response", r, lang),
+        key=f"{prefix}_response",
+    )
+    return offered, response
 
 
 def render_create_form(ctx, accounts: pd.DataFrame, fixed_account: dict | None = None) -> None:

@@ -382,8 +382,25 @@ def _render_why_it_moved(before: pd.Series, after: pd.Series) -> None:
     )
 
 
+def _render_points(p) -> None:
+    pts = p.points
+    if not pts:
+        return
+    st.markdown(f"**{t('profile.points_title')}**")
+    st.caption(
+        t(
+            "profile.points_text",
+            since=fmt_date(pd.Timestamp(pts["since"]).date()),
+            earned=fmt_int(pts["earned_12m"]),
+            redeemed=fmt_int(pts["redeemed_12m"]),
+            balance=fmt_int(pts["balance"]),
+        )
+    )
+
+
 def _render_value(p) -> None:
     _render_health(p)
+    _render_points(p)
     rev = p.revenue
     if rev.empty:
         st.info(t("common.no_data"))

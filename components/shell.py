@@ -45,6 +45,7 @@ PAGES = (
         "nav.satisfaction",
         ":material/sentiment_satisfied:",
     ),
+    PageSpec("growth", "pages/growth.py", "nav.growth", ":material/trending_up:"),
     PageSpec(
         "interventions",
         "pages/interventions.py",

@@ -21,6 +21,7 @@ from analytics import overview as ov
 from analytics.satisfaction import NpsEstimate, compute_nps
 from data_access import (
     auth,
+    growth,
     interventions,
     lifecycle,
     portfolio,
@@ -533,3 +534,24 @@ def _satisfaction_settings(db_key: str, version: int) -> dict:
 def load_satisfaction_settings(version: int) -> dict:
     """Minimum answers per figure and the detractor follow-up window, with their version."""
     return _satisfaction_settings(_db_key(), version)
+
+
+# ------------------------------------------------------------------ growth
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def _products(db_key: str, version: int) -> pd.DataFrame:
+    return _read(growth.fetch_products)
+
+
+def load_products(version: int) -> pd.DataFrame:
+    """The product catalogue."""
+    return _products(_db_key(), version)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+def _growth(db_key: str, scope: Scope, filters: Filters, version: int) -> growth.GrowthData:
+    return _read(lambda conn: growth.load_growth_data(conn, scope, filters))
+
+
+def load_growth(scope: Scope, filters: Filters, version: int) -> growth.GrowthData:
+    """Opportunities and growth statistics for the viewer's scope and filters."""
+    return _growth(_db_key(), scope, filters, version)

@@ -24,12 +24,15 @@ from data_access.schema import (
     INTERVENTION_KINDS,
     INTERVENTION_OUTCOMES,
     INTERVENTION_PRIORITIES,
+    OFFER_RESPONSES,
     Account,
     AccountMonthly,
     AccountScore,
+    Holding,
     Interaction,
     InterventionRecord,
     LifecycleEvent,
+    Product,
     StakeholderChange,
     SurveyResponse,
     Team,
@@ -63,6 +66,8 @@ class InterventionInput:
     expected_effect: str = ""
     cost: float | None = None
     notes: str = ""
+    offered_product: str | None = None
+    offer_response: str | None = None
 
 
 @dataclass(frozen=True)
@@ -152,8 +157,55 @@ def validate(conn: Connection, account: dict, data: InterventionInput, today: dt
             or (owner.role == "account_manager" and owner.team_id != account["team_id"])
         ):
             problems.append(("owner_id", "owner_not_in_team"))
+    if data.offer_response is not None and data.offer_response not in OFFER_RESPONSES:
+        problems.append(("offer_response", "invalid_choice"))
+    if data.offer_response is not None and data.offered_product is None:
+        problems.append(("offered_product", "required"))
+    if data.offered_product is not None and _product_id(conn, data.offered_product) is None:
+        problems.append(("offered_product", "invalid_choice"))
     if problems:
         raise ValidationError(problems)
+
+
+def _product_id(conn: Connection, code: str | None) -> int | None:
+    if code is None:
+        return None
+    return conn.execute(select(Product.id).where(Product.code == code)).scalar()
+
+
+def _open_accepted_product(
+    conn: Connection, scope: Scope, account_id: int, product_id: int | None, day: dt.date
+) -> None:
+    """An accepted offer becomes a holding (unless the account already holds the product)."""
+    if product_id is None:
+        return
+    held = conn.execute(
+        select(Holding.id).where(
+            Holding.account_id == account_id,
+            Holding.product_id == product_id,
+            Holding.closed_on.is_(None),
+        )
+    ).first()
+    if held is not None:
+        return
+    new_id = conn.execute(
+        insert(Holding)
+        .values(account_id=account_id, product_id=product_id, opened_on=day)
+        .returning(Holding.id)
+    ).scalar_one()
+    record_audit(
+        conn,
+        user_id=scope.user_id,
+        action="create",
+        entity="holding",
+        entity_id=new_id,
+        after={
+            "account_id": account_id,
+            "product_id": product_id,
+            "opened_on": day.isoformat(),
+            "reason": "offer accepted",
+        },
+    )
 
 
 def _values(data: InterventionInput) -> dict:
@@ -166,6 +218,7 @@ def _values(data: InterventionInput) -> dict:
         "expected_effect": data.expected_effect.strip() or None,
         "cost": data.cost,
         "notes": data.notes.strip() or None,
+        "offer_response": data.offer_response,
     }
 
 
@@ -215,6 +268,7 @@ def create_intervention(
     row = {
         "account_id": account_id,
         **values,
+        "offered_product_id": _product_id(conn, data.offered_product),
         "status": "planned",
         "trigger": trigger,
         "rule": rule,
@@ -235,6 +289,10 @@ def create_intervention(
         entity_id=new_id,
         after=_jsonable({k: v for k, v in row.items() if k != "request_token"}),
     )
+    if data.offer_response == "accepted":
+        _open_accepted_product(
+            conn, scope, account_id, row["offered_product_id"], today or dt.date.today()
+        )
     bump_data_version(conn)
     return new_id, True
 
@@ -307,12 +365,20 @@ def update_intervention(
     account = _account_in_scope(conn, scope, current["account_id"])
     if current["version"] != expected_version:
         raise Conflict(_jsonable(current))
-    validate(conn, account, data, today or dt.date.today())
-    values = _values(data)
+    day = today or dt.date.today()
+    validate(conn, account, data, day)
+    values = _values(data) | {"offered_product_id": _product_id(conn, data.offered_product)}
     changes = {k: v for k, v in values.items() if current[k] != v}
     if not changes:
         return expected_version
-    return _save_change(conn, scope, current, expected_version, changes, "update")
+    version = _save_change(conn, scope, current, expected_version, changes, "update")
+    if changes.get("offer_response") == "accepted" or (
+        data.offer_response == "accepted" and "offered_product_id" in changes
+    ):
+        _open_accepted_product(
+            conn, scope, current["account_id"], values["offered_product_id"], day
+        )
+    return version
 
 
 def change_status(

@@ -18,6 +18,7 @@ from analytics import clv
 from analytics import profile as pa
 from analytics.periods import add_months, month_end
 from data_access.frames import read_frame
+from data_access.growth import fetch_account_points
 from data_access.portfolio import fetch_health_noise
 from data_access.schema import (
     Account,
@@ -470,6 +471,7 @@ class ProfileData:
     timeline: pd.DataFrame
     product_names: dict
     purchase: dict | None = None
+    points: dict | None = None
 
 
 def _peer_comparison(
@@ -608,4 +610,5 @@ def load_profile_data(
             for code, en, zh in conn.execute(select(Product.code, Product.name_en, Product.name_zh))
         },
         purchase=fetch_purchase_outlook(conn, aid, as_of),
+        points=fetch_account_points(conn, aid, as_of),
     )

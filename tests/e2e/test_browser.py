@@ -352,3 +352,41 @@ def test_satisfaction_chart_follows_the_segment_choice(browser, server):
         page.wait_for_timeout(300)
     assert sorted(traces) == ["Central", "East", "North", "South", "West"]
     context.close()
+
+
+def test_growth_matrix_filter_and_open_an_account_from_a_cell(browser, server):
+    """Filter the whitespace matrix to one product, then open the first account's profile."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.goto(server.url)
+    _login_form_only(page)
+    _login(page, "exec")
+    page.get_by_test_id("stSidebar").get_by_text("English").click()
+    expect(page.get_by_text("Active accounts", exact=True)).to_be_visible(timeout=30_000)
+    page.goto(f"{server.url}/growth")
+    expect(page.get_by_text("Backtest lift at k = 1")).to_be_visible(timeout=60_000)
+    page.get_by_role("combobox", name="Products").click()
+    page.get_by_role("option", name="FX and hedging", exact=True).click()
+    page.keyboard.press("Escape")
+    grid = page.get_by_test_id("stDataFrame").first
+    expect(grid).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("active accounts in view")).to_be_visible()
+    page.wait_for_timeout(1500)  # the grid redraws with the filtered columns
+    box = grid.bounding_box()
+    # The first data row's code cell: a link that opens the account's profile.
+    # The canvas grid may still be redrawing after the filter: click until the link opens.
+    for _ in range(6):
+        page.mouse.click(box["x"] + 30, box["y"] + 35 + 17)
+        deadline = time.monotonic() + 5
+        while len(context.pages) < 2 and time.monotonic() < deadline:
+            page.wait_for_timeout(250)
+        if len(context.pages) == 2:
+            break
+    assert len(context.pages) == 2, "the link in the cell did not open the profile"
+    profile = context.pages[-1]
+    profile.wait_for_load_state()
+    assert "/profile?account=C" in profile.url
+    expect(profile.get_by_role("tab", name="Value")).to_be_visible(timeout=60_000)
+    context.close()

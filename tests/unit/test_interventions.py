@@ -354,3 +354,42 @@ def test_playbook_plan_dates_and_owners() -> None:
         days=playbook.steps[1].offset_days
     )
     assert set(planned.loc[planned["account_id"] == 8, "owner_id"]) == {9}
+
+
+def test_an_accepted_offer_opens_the_product_once(engine: Engine) -> None:
+    with engine.connect() as conn:
+        aid, product = conn.execute(
+            text(
+                "SELECT a.id, p.code FROM accounts a CROSS JOIN products p WHERE a.team_id = 1 "
+                "AND a.status = 'active' AND NOT EXISTS (SELECT 1 FROM holdings h WHERE "
+                "h.account_id = a.id AND h.product_id = p.id AND h.closed_on IS NULL) "
+                "ORDER BY a.id, p.id LIMIT 1"
+            )
+        ).one()
+    offer = _data(engine, "cross-sell offer", kind="cross_sell_campaign", offered_product=product)
+    with engine.begin() as conn:
+        new_id, _ = iv.create_intervention(conn, MANAGER, aid, offer)
+    holdings_sql = text(
+        "SELECT COUNT(*) FROM holdings h JOIN products p ON p.id = h.product_id "
+        "WHERE h.account_id = :a AND p.code = :p AND h.closed_on IS NULL"
+    )
+    with engine.connect() as conn:
+        assert conn.execute(holdings_sql, {"a": aid, "p": product}).scalar() == 0
+    accepted = _data(
+        engine,
+        "cross-sell offer",
+        kind="cross_sell_campaign",
+        offered_product=product,
+        offer_response="accepted",
+    )
+    with engine.begin() as conn:
+        version = iv.update_intervention(conn, MANAGER, new_id, 1, accepted)
+    with engine.begin() as conn:  # saving again changes nothing
+        iv.update_intervention(conn, MANAGER, new_id, version, accepted)
+    with engine.connect() as conn:
+        assert conn.execute(holdings_sql, {"a": aid, "p": product}).scalar() == 1
+    bad = _data(engine, "x", offer_response="maybe")
+    with engine.begin() as conn, pytest.raises(ValidationError) as info:
+        iv.create_intervention(conn, MANAGER, aid, bad)
+    assert ("offer_response", "invalid_choice") in info.value.problems
+    assert ("offered_product", "required") in info.value.problems

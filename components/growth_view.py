@@ -1,0 +1,446 @@
+"""Growth (价值提升): whitespace, next best product, its backtest, depth, offers, loyalty."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from analytics import growth as gr
+from components import cards, charts
+from components.i18n import (
+    current_language,
+    fmt_date,
+    fmt_int,
+    fmt_money,
+    fmt_number,
+    fmt_pct,
+    label,
+    t,
+)
+from data_access import cached
+
+TABS = ("matrix", "nbp", "backtest", "depth", "offers", "loyalty")
+MATRIX_ROWS = 300
+GROUPS = ("tier", "industry", "team_id")
+
+
+def _product_names(products: pd.DataFrame, lang: str) -> dict[str, str]:
+    col = "name_zh" if lang == "zh" else "name_en"
+    return dict(zip(products["code"], products[col], strict=True))
+
+
+def _ci(
+    value: float | None, low: float | None, high: float | None, digits: int = 1, pct: bool = True
+) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    f = (lambda v: fmt_pct(v, digits)) if pct else (lambda v: fmt_number(v, 2))
+    return f"{f(value)} ({f(low)} – {f(high)})"
+
+
+def render_matrix(data, ctx) -> None:
+    """Accounts × products: ✓ where held, else propensity and expected revenue if opened."""
+    lang = current_language()
+    names = _product_names(data.products, lang)
+    opp = data.opportunities
+    if opp.empty:
+        st.info(t("growth.no_scores"))
+        return
+    a, b, c = st.columns([2, 3, 2])
+    group = a.selectbox(
+        t("growth.group_by"),
+        list(GROUPS),
+        format_func=lambda g: t(f"sat.segment.{g}", lang=lang),
+        key="_w_gr_group",
+    )
+    products = sorted(set(opp["product"]), key=list(names).index)
+    chosen = b.multiselect(
+        t("growth.products"),
+        products,
+        format_func=names.get,
+        placeholder=t("filter.all"),
+        key="_w_gr_products",
+    )
+    floor = c.number_input(
+        t("growth.min_expected"), min_value=0.0, value=0.0, step=1000.0, key="_w_gr_floor"
+    )
+    shown_products = chosen or products
+    sel = opp[opp["product"].isin(shown_products)]
+    totals = sel.groupby("account_id")["expected_revenue"].sum()
+    accounts = (
+        opp.drop_duplicates("account_id")
+        .set_index("account_id")[["code", "name", "tier", "industry", "team_id"]]
+        .assign(total=totals)
+        .fillna({"total": 0.0})
+    )
+    accounts = accounts[accounts["total"] >= floor].sort_values("total", ascending=False)
+    st.caption(
+        t(
+            "growth.matrix_caption",
+            n=fmt_int(len(accounts)),
+            shown=fmt_int(min(len(accounts), MATRIX_ROWS)),
+        )
+    )
+    accounts = accounts.head(MATRIX_ROWS)
+    held = data.holdings.groupby("account_id")["product"].agg(set)
+    score = sel.set_index(["account_id", "product"])
+    grid = {}
+    for p in shown_products:
+        col = []
+        for aid in accounts.index:
+            if p in held.get(aid, set()):
+                col.append("✓")
+            elif (aid, p) in score.index:
+                r = score.loc[(aid, p)]
+                col.append(f"{fmt_pct(r['propensity'], 0)} · {fmt_money(r['expected_revenue'])}")
+            else:
+                col.append("")
+        grid[names[p]] = col
+    if group == "team_id":
+        group_values = accounts["team_id"].astype(str)
+    else:
+        group_values = accounts[group].map(lambda v: label(group, v, lang))
+    table = pd.DataFrame(
+        {
+            "code": cards.profile_links(accounts["code"]).to_numpy(),
+            "name": accounts["name"].to_numpy(),
+            "group": group_values.to_numpy(),
+            "total": accounts["total"].round(0).to_numpy(),
+            **grid,
+        }
+    ).sort_values(["group", "total"], ascending=[True, False], kind="stable")
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        key="tbl_matrix",
+        column_config={
+            "code": cards.profile_link_column(),
+            "name": t("col.name"),
+            "group": t(f"sat.segment.{group}"),
+            "total": st.column_config.NumberColumn(t("growth.total_expected"), format="%.0f"),
+        },
+    )
+    cards.render_downloads(
+        table.assign(code=table["code"].str.extract(r"account=(.*)$")[0]), "whitespace"
+    )
+    st.caption(t("growth.matrix_note"))
+
+
+def _reason(row, held: set[str], shares: pd.DataFrame, names: dict, lang: str) -> str:
+    peer = shares[
+        (shares["tier"] == row.tier)
+        & (shares["industry"] == row.industry)
+        & (shares["product"] == row.product)
+    ]
+    if peer.empty:
+        return t("growth.reason_none", lang=lang)
+    base = peer[peer["given"] == ""]
+    cond = peer[peer["given"].isin(held)].sort_values("share", ascending=False)
+    share = fmt_pct(base["share"].iloc[0], 0) if len(base) else "—"
+    if len(cond):
+        best = cond.iloc[0]
+        return t(
+            "growth.reason_because",
+            lang=lang,
+            share=share,
+            cond=fmt_pct(best["share"], 0),
+            because=names.get(best["given"], best["given"]),
+        )
+    return t("growth.reason_peers", lang=lang, share=share)
+
+
+def render_nbp(data, ctx) -> None:
+    """Every account's ranked suggestions with propensity, expected revenue and the reason."""
+    lang = current_language()
+    names = _product_names(data.products, lang)
+    opp = data.opportunities
+    if opp.empty:
+        st.info(t("growth.no_scores"))
+        return
+    top = opp[opp["rank"] <= 3].sort_values("expected_revenue", ascending=False)
+    held = data.holdings.groupby("account_id")["product"].agg(set)
+    reasons = [
+        _reason(r, held.get(r.account_id, set()), data.peer_shares, names, lang)
+        for r in top.itertuples()
+    ]
+    st.caption(
+        t(
+            "growth.nbp_caption",
+            n=fmt_int(top["account_id"].nunique()),
+            total=fmt_money(top.loc[top["rank"] == 1, "expected_revenue"].sum()),
+        )
+    )
+    shown = pd.DataFrame(
+        {
+            "code": cards.profile_links(top["code"]).to_numpy(),
+            "name": top["name"].to_numpy(),
+            "tier": top["tier"].map(lambda v: label("tier", v, lang)).to_numpy(),
+            "rank": top["rank"].to_numpy(),
+            "product": top["product"].map(names).to_numpy(),
+            "propensity": top["propensity"].to_numpy(),
+            "expected": top["expected_revenue"].round(0).to_numpy(),
+            "reason": reasons,
+        }
+    )
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        key="tbl_nbp",
+        column_config={
+            "code": cards.profile_link_column(),
+            "name": t("col.name"),
+            "tier": t("filter.tiers"),
+            "rank": st.column_config.NumberColumn(t("growth.rank")),
+            "product": t("growth.product"),
+            "propensity": st.column_config.ProgressColumn(
+                t("growth.propensity"), min_value=0.0, max_value=1.0, format="percent"
+            ),
+            "expected": st.column_config.NumberColumn(t("growth.expected"), format="%.0f"),
+            "reason": st.column_config.TextColumn(t("growth.reason"), width="large"),
+        },
+    )
+    cards.render_downloads(shown.assign(code=top["code"].to_numpy()), "next_best_products")
+
+
+def render_backtest(data, ctx) -> None:
+    run = data.run
+    if run is None:
+        st.info(t("growth.no_scores"))
+        return
+    s = run["stats"]
+    rows = []
+    for b, r in zip(s["backtest"], s["backtest_recent"], strict=True):
+        rows.append(
+            {
+                "k": b["k"],
+                "model": _ci(b["precision"], b["precision_low"], b["precision_high"]),
+                "popular": _ci(b["baseline"], b["baseline_low"], b["baseline_high"]),
+                "lift": _ci(b["lift"], b["lift_low"], b["lift_high"], pct=False),
+                "recent": _ci(r["lift"], r["lift_low"], r["lift_high"], pct=False),
+            }
+        )
+    st.caption(
+        t(
+            "growth.backtest_caption",
+            as_of=fmt_date(pd.Timestamp(s["backtest_as_of"]).date()),
+            accounts=fmt_int(s["backtest"][0]["accounts"]),
+        )
+    )
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "k": st.column_config.NumberColumn(t("growth.k")),
+            "model": t("growth.precision_model"),
+            "popular": t("growth.precision_popular"),
+            "lift": t("growth.lift"),
+            "recent": t("growth.lift_recent"),
+        },
+    )
+    st.markdown(t("growth.method"))
+
+
+def render_depth(data, ctx) -> None:
+    run = data.run
+    if run is None:
+        st.info(t("growth.no_scores"))
+        return
+    s = run["stats"]
+    table = pd.DataFrame(s["churn_by_depth"])
+    fig = go.Figure(
+        go.Bar(
+            x=table["depth"].astype(str),
+            y=100 * table["rate"],
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": 100 * (table["high"] - table["rate"]),
+                "arrayminus": 100 * (table["rate"] - table["low"]),
+            },
+            marker_color="#2e86c1",
+            customdata=table["accounts"],
+            hovertemplate="%{x}: %{y:.1f}% (n=%{customdata})<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title=t("growth.products_held"))
+    fig.update_yaxes(title=t("growth.churn_12m"))
+    st.plotly_chart(
+        charts.titled(
+            fig, t("growth.depth_title", start=fmt_date(pd.Timestamp(s["depth_start"]).date()))
+        ),
+        key="gr_depth",
+        width="stretch",
+    )
+    d = s.get("depth")
+    if d:
+        cards.render_kpi_row(
+            [
+                cards.KpiSpec(
+                    t("growth.or_raw"),
+                    fmt_number(d["raw"]["odds_ratio"], 3),
+                    caption=t(
+                        "growth.or_ci",
+                        low=fmt_number(d["raw"]["low"], 3),
+                        high=fmt_number(d["raw"]["high"], 3),
+                    ),
+                ),
+                cards.KpiSpec(
+                    t("growth.or_adjusted"),
+                    fmt_number(d["adjusted"]["odds_ratio"], 3),
+                    caption=t(
+                        "growth.or_ci",
+                        low=fmt_number(d["adjusted"]["low"], 3),
+                        high=fmt_number(d["adjusted"]["high"], 3),
+                    ),
+                ),
+            ],
+            per_row=2,
+        )
+    st.info(t("growth.depth_note"))
+
+
+def render_offers(data, ctx) -> None:
+    lang = current_language()
+    names = _product_names(data.products, lang)
+    offers = data.offers
+    if offers.empty:
+        st.info(t("growth.no_offers"))
+        return
+    st.caption(
+        t(
+            "growth.offers_caption",
+            n=fmt_int(len(offers)),
+            accepted=fmt_int(int((offers["offer_response"] == "accepted").sum())),
+        )
+    )
+    left, right = st.columns(2)
+    for col, by, name in (
+        (left, "product", names.get),
+        (right, "tier", lambda v: label("tier", v, lang)),
+    ):
+        table = gr.acceptance(offers, by)
+        col.dataframe(
+            pd.DataFrame(
+                {
+                    "what": table[by].map(name),
+                    "offers": table["n"],
+                    "rate": [
+                        _ci(r, lo, hi, 0)
+                        for r, lo, hi in zip(
+                            table["rate"], table["low"], table["high"], strict=True
+                        )
+                    ],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "what": t(f"growth.by_{by}"),
+                "offers": t("growth.offers"),
+                "rate": t("growth.acceptance"),
+            },
+        )
+
+
+def render_loyalty(data, ctx) -> None:
+    lang = current_language()
+    comp = gr.member_comparison(data.loyalty)
+    st.caption(
+        t(
+            "growth.loyalty_caption",
+            members=fmt_int(int(data.loyalty["member"].sum())),
+            others=fmt_int(int((data.loyalty["member"] == 0).sum())),
+        )
+    )
+    rows = []
+    for outcome in ("churned", "repurchased"):
+        raw = {r["member"]: r for r in comp[outcome]["raw"]}
+        adj = comp[outcome]["adjusted"]
+        rows.append(
+            {
+                "outcome": t(f"growth.outcome.{outcome}", lang=lang),
+                "members": _ci(
+                    raw.get(1, {}).get("rate"),
+                    raw.get(1, {}).get("low"),
+                    raw.get(1, {}).get("high"),
+                ),
+                "others": _ci(
+                    raw.get(0, {}).get("rate"),
+                    raw.get(0, {}).get("low"),
+                    raw.get(0, {}).get("high"),
+                ),
+                "adjusted": _ci(adj["odds_ratio"], adj["low"], adj["high"], pct=False)
+                if adj
+                else "—",
+            }
+        )
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "outcome": t("growth.outcome_col"),
+            "members": t("growth.members"),
+            "others": t("growth.non_members"),
+            "adjusted": t("growth.adjusted_or"),
+        },
+    )
+    st.info(t("growth.loyalty_note"))
+
+
+def render_page(ctx) -> None:
+    """The whole growth page."""
+    st.title(t("nav.growth"))
+    data = cached.load_growth(ctx.scope, ctx.filters, ctx.data_version)
+    run = data.run
+    if run is not None:
+        b = run["stats"]["backtest"][0]
+        d = run["stats"].get("depth") or {}
+        top1 = data.opportunities[data.opportunities["rank"] == 1]["expected_revenue"].sum()
+        cards.render_kpi_row(
+            [
+                cards.KpiSpec(
+                    t("growth.kpi_expected"), fmt_money(top1), help=t("growth.kpi_expected_help")
+                ),
+                cards.KpiSpec(
+                    t("growth.kpi_lift"),
+                    fmt_number(b["lift"], 2),
+                    help=t("growth.kpi_lift_help"),
+                    caption=t(
+                        "growth.or_ci",
+                        low=fmt_number(b["lift_low"], 2),
+                        high=fmt_number(b["lift_high"], 2),
+                    ),
+                ),
+                cards.KpiSpec(
+                    t("growth.or_adjusted"),
+                    fmt_number(d["adjusted"]["odds_ratio"], 3) if d else "—",
+                    help=t("growth.or_help"),
+                    caption=t(
+                        "growth.or_ci",
+                        low=fmt_number(d["adjusted"]["low"], 3),
+                        high=fmt_number(d["adjusted"]["high"], 3),
+                    )
+                    if d
+                    else None,
+                ),
+            ],
+            per_row=3,
+        )
+    tabs = dict(zip(TABS, st.tabs([t(f"growth.tab.{k}") for k in TABS]), strict=True))
+    with tabs["matrix"]:
+        render_matrix(data, ctx)
+    with tabs["nbp"]:
+        render_nbp(data, ctx)
+    with tabs["backtest"]:
+        render_backtest(data, ctx)
+    with tabs["depth"]:
+        render_depth(data, ctx)
+    with tabs["offers"]:
+        render_offers(data, ctx)
+    with tabs["loyalty"]:
+        render_loyalty(data, ctx)
