@@ -8,6 +8,8 @@ comparison accounts that had no intervention around the same month:
 * **Events**: completed interventions of one kind, dated by the month of completion
   ``m0``. The pre-period is ``m0-6 … m0-1``, the post-period ``m0+1 … m0+h``; the month
   of the intervention itself is left out (it is when the account was picked).
+* **Clean events**: the account had no other intervention from 12 months before to the
+  end of the horizon, so no other effect leaks into either period.
 * **Comparison accounts** per event: same tier at ``m0`` and same industry, active
   since the pre-period began, with no intervention of any kind from 12 months before to
   ``h`` months after ``m0``; the ``k`` nearest on the pre-period revenue trend.
@@ -209,10 +211,15 @@ def match_events(
         if m0 not in trends:
             trends[m0] = pre_trend(panel, m0)
         trend = trends[m0]
-        quiet = _window_sum(panel.busy, m0 - EXCLUSION_BEFORE, m0 + horizon) == 0
+        busy = _window_sum(panel.busy, m0 - EXCLUSION_BEFORE, m0 + horizon)
+        quiet = busy == 0
         settled = panel.active[:, m0 - PRE] & panel.active[:, m0] & np.isfinite(trend)
         pool = quiet & settled
         for e in group.itertuples(index=False):
+            # Clean events only: another intervention on the same account in the window
+            # would lend its own effect to the before or the after period.
+            if busy[e.row] > 1:
+                continue
             tier, industry = panel.tier[e.row, m0], panel.industry[e.row]
             cand = np.flatnonzero(pool & (panel.tier[:, m0] == tier) & (panel.industry == industry))
             cand = cand[cand != e.row]

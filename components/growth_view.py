@@ -98,7 +98,9 @@ def render_matrix(data, ctx) -> None:
                 col.append("")
         grid[names[p]] = col
     if group == "team_id":
-        group_values = accounts["team_id"].astype(str)
+        teams = cached.load_filter_options(ctx.scope, ctx.data_version)["teams"]
+        team_names = {x["id"]: x["name_zh" if lang == "zh" else "name_en"] for x in teams}
+        group_values = accounts["team_id"].map(lambda i: team_names.get(i, str(i)))
     else:
         group_values = accounts[group].map(lambda v: label(group, v, lang))
     table = pd.DataFrame(

@@ -56,7 +56,7 @@ PLANTED: dict[str, tuple[float, str]] = {
         "Month of the south drop, counted from the end month (0 = end month)",
     ),
     "intervention.targeting_multiplier": (
-        5.0,
+        10.0,
         "Intervention odds multiplier when satisfaction is 12+ points below its usual level",
     ),
     "intervention.effect_months": (

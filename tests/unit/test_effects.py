@@ -151,11 +151,14 @@ def _demo_inputs(seed: int) -> tuple[ef.Panel, pd.DataFrame, pd.DataFrame]:
     )
 
 
+SEEDS = (1, 2, 3, 4, 5, 6)
+
+
 @pytest.mark.slow
 def test_planted_intervention_effects_are_recovered_across_seeds() -> None:
     """Coverage of the planted NPS effects, the zero-effect kind, and the naive bias."""
-    covered, total, naive_err, did_err = 0, 0, [], []
-    for seed in (1, 2, 3):
+    covered, total, naive_err, did_err, zero_significant, pooled_covered = 0, 0, [], [], 0, 0
+    for seed in SEEDS:
         panel, events, responses = _demo_inputs(seed)
         matched = ef.match_events(panel, events, 6).join(
             events.set_index("event_id")[["kind"]], on="event_id"
@@ -171,15 +174,19 @@ def test_planted_intervention_effects_are_recovered_across_seeds() -> None:
             covered += est.low <= truth <= est.high
             total += 1
             if kind == "event_invite":  # planted zero
-                assert not est.significant, (seed, est)
+                zero_significant += est.significant
         # All kinds pooled: the planted effect is the mix of the events' planted effects.
         truth = float(planted_by_event[events["event_id"].isin(rows["event_id"])].mean())
         pooled, naive = ef.did(rows, "nps"), ef.naive(rows, "nps")
-        assert pooled.low <= truth <= pooled.high, (seed, pooled, truth)
+        pooled_covered += pooled.low <= truth <= pooled.high
         did_err.append(pooled.effect - truth)
         naive_err.append(naive.effect - truth)
-    # Nominal 95% intervals; 24 kind-seed estimates must cover the truth at least 20 times.
-    assert covered >= 20, f"covered {covered} of {total}"
+    # The zero-effect kind may look significant by chance (5% a seed), not systematically.
+    assert zero_significant <= 1
+    # Nominal 95% intervals: at least 85% of the kind × seed estimates cover the truth,
+    # and the all-kinds estimate covers it in at least 4 of the 6 seeds.
+    assert covered >= 0.85 * total, f"covered {covered} of {total}"
+    assert pooled_covered >= 4
     # Interventions went to accounts at their worst: the naive contrast overstates.
     assert np.mean(naive_err) > 1.5
     assert np.mean(naive_err) > np.mean(did_err) + 1.5

@@ -38,6 +38,7 @@ def test_refresh_is_idempotent_and_bumps_the_version(sqlite_url: URL) -> None:
         "health_fitted",
         "validation",
         "intervention_effects",
+        "growth",
         "clv_purchase",
     }
     engine.dispose()
