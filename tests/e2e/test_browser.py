@@ -268,6 +268,12 @@ def _login(page, user: str) -> None:
     page.get_by_role("textbox", name="Password").fill("strata-demo")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_test_id("stSidebar").get_by_role("link").first).to_be_visible(timeout=30_000)
+    # The login cookie is set by a component after the first run: wait for it before
+    # navigating by URL, or the next page would rightly ask to sign in again.
+    deadline = time.monotonic() + 30
+    while not any(c["name"] == "strata_session" for c in page.context.cookies()):
+        assert time.monotonic() < deadline, "the session cookie was never set"
+        page.wait_for_timeout(200)
 
 
 def test_create_complete_and_see_it_on_the_timeline(browser, server, sqlite_fixture_file):
