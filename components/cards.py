@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -92,3 +92,11 @@ def render_downloads(frame: pd.DataFrame, basename: str) -> None:
         icon=":material/download:",
         on_click="ignore",
     )
+
+
+def render_sections(label_prefix: str, sections: dict[str, Callable[[], None]]) -> None:
+    """One tab per section, labelled ``t(f"{label_prefix}.{key}")``, each drawn by its function."""
+    tabs = st.tabs([t(f"{label_prefix}.{key}") for key in sections])
+    for tab, render in zip(tabs, sections.values(), strict=True):
+        with tab:
+            render()

@@ -20,7 +20,6 @@ from components.i18n import (
 )
 from data_access import cached
 
-TABS = ("matrix", "nbp", "backtest", "depth", "offers", "loyalty")
 MATRIX_ROWS = 300
 GROUPS = ("tier", "industry", "team_id")
 
@@ -303,6 +302,7 @@ def render_depth(data, ctx) -> None:
             per_row=2,
         )
     st.info(t("growth.depth_note"))
+    st.caption(t("growth.depth_km"))
 
 
 def render_offers(data, ctx) -> None:
@@ -433,16 +433,14 @@ def render_page(ctx) -> None:
             ],
             per_row=3,
         )
-    tabs = dict(zip(TABS, st.tabs([t(f"growth.tab.{k}") for k in TABS]), strict=True))
-    with tabs["matrix"]:
-        render_matrix(data, ctx)
-    with tabs["nbp"]:
-        render_nbp(data, ctx)
-    with tabs["backtest"]:
-        render_backtest(data, ctx)
-    with tabs["depth"]:
-        render_depth(data, ctx)
-    with tabs["offers"]:
-        render_offers(data, ctx)
-    with tabs["loyalty"]:
-        render_loyalty(data, ctx)
+    cards.render_sections(
+        "growth.tab",
+        {
+            "matrix": lambda: render_matrix(data, ctx),
+            "nbp": lambda: render_nbp(data, ctx),
+            "backtest": lambda: render_backtest(data, ctx),
+            "depth": lambda: render_depth(data, ctx),
+            "offers": lambda: render_offers(data, ctx),
+            "loyalty": lambda: render_loyalty(data, ctx),
+        },
+    )

@@ -615,9 +615,6 @@ def render_loop(data, ctx) -> None:
             st.rerun()
 
 
-TABS = ("trends", "drops", "aggregation", "comments", "outcomes", "loop")
-
-
 def render_page(ctx) -> None:
     """The whole satisfaction page."""
     st.title(t("nav.satisfaction"))
@@ -628,16 +625,14 @@ def render_page(ctx) -> None:
     if data.responses.empty:
         st.info(t("common.no_data"))
         return
-    tabs = dict(zip(TABS, st.tabs([t(f"sat.tab.{k}") for k in TABS]), strict=True))
-    with tabs["trends"]:
-        render_trends(data, ctx)
-    with tabs["drops"]:
-        render_drops(data, ctx)
-    with tabs["aggregation"]:
-        render_aggregation(data, ctx)
-    with tabs["comments"]:
-        render_comments(data, ctx)
-    with tabs["outcomes"]:
-        render_outcomes(data, ctx)
-    with tabs["loop"]:
-        render_loop(data, ctx)
+    cards.render_sections(
+        "sat.tab",
+        {
+            "trends": lambda: render_trends(data, ctx),
+            "drops": lambda: render_drops(data, ctx),
+            "aggregation": lambda: render_aggregation(data, ctx),
+            "comments": lambda: render_comments(data, ctx),
+            "outcomes": lambda: render_outcomes(data, ctx),
+            "loop": lambda: render_loop(data, ctx),
+        },
+    )

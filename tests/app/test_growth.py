@@ -57,3 +57,16 @@ def test_matrix_follows_the_product_filter(app_db: URL) -> None:
     product_columns = [c for c in matrix.columns if c not in ("code", "name", "group", "total")]
     assert product_columns == ["FX and hedging"]
     assert matrix["total"].is_monotonic_decreasing or len(matrix["group"].unique()) > 1
+
+
+def test_admin_sees_the_page_and_every_section(app_db: URL) -> None:
+    at = run_page(PAGE, app_db, "admin")
+    assert not at.exception
+    assert [tab.label for tab in at.tabs] == [
+        "Whitespace",
+        "Next best product",
+        "Backtest",
+        "Depth & retention",
+        "Offers",
+        "Loyalty programme",
+    ]
