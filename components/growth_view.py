@@ -129,13 +129,9 @@ def render_matrix(data, ctx) -> None:
     st.caption(t("growth.matrix_note"))
 
 
-def _reason(row, held: set[str], shares: pd.DataFrame, names: dict, lang: str) -> str:
-    peer = shares[
-        (shares["tier"] == row.tier)
-        & (shares["industry"] == row.industry)
-        & (shares["product"] == row.product)
-    ]
-    if peer.empty:
+def _reason(row, held: set[str], by_group: dict, names: dict, lang: str) -> str:
+    peer = by_group.get((row.tier, row.industry, row.product))
+    if peer is None or peer.empty:
         return t("growth.reason_none", lang=lang)
     base = peer[peer["given"] == ""]
     cond = peer[peer["given"].isin(held)].sort_values("share", ascending=False)
@@ -162,9 +158,10 @@ def render_nbp(data, ctx) -> None:
         return
     top = opp[opp["rank"] <= 3].sort_values("expected_revenue", ascending=False)
     held = data.holdings.groupby("account_id")["product"].agg(set)
+    # Peer shares grouped once, not filtered again for every suggestion.
+    by_group = dict(iter(data.peer_shares.groupby(["tier", "industry", "product"])))
     reasons = [
-        _reason(r, held.get(r.account_id, set()), data.peer_shares, names, lang)
-        for r in top.itertuples()
+        _reason(r, held.get(r.account_id, set()), by_group, names, lang) for r in top.itertuples()
     ]
     st.caption(
         t(
