@@ -284,15 +284,28 @@ def _cluster_ols(
     ``absorbed`` fixed effects were removed by demeaning; the standard errors are
     scaled up for the degrees of freedom they used (statsmodels does not see them).
     """
+    design = x.to_numpy(float)
+    # In a small portfolio a column can vanish after demeaning (no treated account in a
+    # bin) or repeat another; it is left out and its estimate reported as missing.
+    keep: list[int] = []
+    for j in range(design.shape[1]):
+        if np.linalg.matrix_rank(design[:, [*keep, j]]) == len(keep) + 1:
+            keep.append(j)
+    params = np.full(design.shape[1], np.nan)
+    bse = np.full(design.shape[1], np.nan)
+    if not keep:
+        return params, bse
     with warnings.catch_warnings():
         # A degenerate subgroup yields a non-finite standard error; callers drop it.
         warnings.simplefilter("ignore", RuntimeWarning)
-        fit = sm.OLS(y.to_numpy(float), x.to_numpy(float)).fit(
+        fit = sm.OLS(y.to_numpy(float), design[:, keep]).fit(
             cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]}
         )
-        n, k = len(y), x.shape[1]
-        scale = np.sqrt((n - 1) / (n - k - absorbed)) if n - k - absorbed > 0 else np.nan
-        return np.asarray(fit.params), np.asarray(fit.bse) * scale
+    n, k = len(y), len(keep)
+    scale = np.sqrt((n - 1) / (n - k - absorbed)) if n - k - absorbed > 0 else np.nan
+    params[keep] = np.asarray(fit.params)
+    bse[keep] = np.asarray(fit.bse) * scale
+    return params, bse
 
 
 def _finish(b: float, se: float, rows: pd.DataFrame, scale: str) -> Estimate | None:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m data_access {migrate,demo-db,ensure-demo,refresh}``."""
+"""Command line: ``python -m data_access {migrate,demo-db,ensure-demo,refresh,import}``."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import argparse
 import datetime as dt
 import sys
 import time
+from pathlib import Path
 
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from data_access import migrate, refresh, seed
+from data_access import importing, migrate, refresh, seed
 from data_access.config import ConfigError, database_url
 from data_access.demo import DemoSpec
 from data_access.engine import (
@@ -18,6 +20,10 @@ from data_access.engine import (
     create_engine_for,
     describe_error,
 )
+from data_access.import_files import FileProblem, read_table
+from data_access.import_specs import ENTITIES, auto_mapping, error_messages
+from data_access.schema import User
+from data_access.scope import Scope
 
 
 def _progress(message: str, fraction: float) -> None:
@@ -29,6 +35,74 @@ def _progress(message: str, fraction: float) -> None:
 def _spec(args: argparse.Namespace) -> DemoSpec:
     end = dt.date.fromisoformat(args.end_month) if args.end_month else None
     return DemoSpec(n_accounts=args.accounts, seed=args.seed, end_month=end)
+
+
+def _import(engine: Engine, args: argparse.Namespace) -> int:
+    """Run one import from the command line; exit code 1 when the file is rejected."""
+    with engine.connect() as conn:
+        admin = conn.execute(
+            select(User.id).where(
+                User.username == args.as_user, User.role == "admin", User.active.is_(True)
+            )
+        ).scalar_one_or_none()
+        presets = importing.fetch_presets(conn).get(args.entity, {})
+    if admin is None:
+        print(f"strata: {args.as_user!r} is not an active admin user.", file=sys.stderr)
+        return 2
+    mapping = None
+    if args.preset:
+        if args.preset not in presets:
+            print(f"strata: no preset {args.preset!r} for {args.entity}.", file=sys.stderr)
+            return 2
+        mapping = dict(presets[args.preset])
+    if args.map:
+        mapping = mapping or {}
+        for item in args.map:
+            name, _, column = item.partition("=")
+            mapping[name.strip()] = column.strip()
+    started = time.perf_counter()
+    checked, result = importing.run_import(
+        engine,
+        Scope(admin, "admin"),
+        args.entity,
+        args.file.read_bytes(),
+        args.file.name,
+        mapping=_full_mapping(args.entity, mapping, args.file),
+        dry_run=args.dry_run,
+        progress=_progress,
+    )
+    if not checked.ok:
+        messages = error_messages("en")
+        report = importing.problems_frame(
+            checked.problems, lambda p: importing.describe(p, messages)
+        )
+        print(f"Rejected {args.file.name}: {checked.n_problems:,} problems, nothing written.")
+        print(report.head(50).to_string(index=False))
+        if args.report:
+            report.to_csv(args.report, index=False, encoding="utf-8-sig")
+            print(f"Error report written to {args.report}.")
+        return 1
+    elapsed = time.perf_counter() - started
+    if result is None:
+        print(f"{args.file.name} is valid: {checked.rows:,} rows (checked only, nothing written).")
+    else:
+        print(
+            f"Imported {checked.rows:,} rows of {args.entity} from {args.file.name} in "
+            f"{elapsed:.1f} s: {result.inserted:,} new, {result.updated:,} updated, "
+            f"{result.unchanged:,} unchanged."
+        )
+    return 0
+
+
+def _full_mapping(entity: str, mapping: dict[str, str] | None, path: Path) -> dict | None:
+    """Explicit mappings win; fields left out are matched by column name."""
+    if mapping is None:
+        return None
+    try:
+        columns = read_table(path.read_bytes(), path.name).columns
+    except FileProblem:
+        return mapping
+    return {**auto_mapping(ENTITIES[entity], columns), **mapping}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,6 +124,24 @@ def main(argv: list[str] | None = None) -> int:
         if name == "demo-db":
             p.add_argument("--replace", action="store_true", help="overwrite existing data")
     sub.add_parser("refresh", help="recompute health snapshots")
+    imp = sub.add_parser(
+        "import", help="check and import a CSV or Excel file (all or nothing, upsert by key)"
+    )
+    imp.add_argument("entity", choices=sorted(ENTITIES), help="what the file holds")
+    imp.add_argument("file", type=Path, help="the CSV or .xlsx file")
+    imp.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="map a field to a file column (repeatable); unmapped fields match by column name",
+    )
+    imp.add_argument("--preset", help="use a column mapping saved on the admin page")
+    imp.add_argument("--dry-run", action="store_true", help="check only, write nothing")
+    imp.add_argument("--report", type=Path, help="write the error report to this CSV file")
+    imp.add_argument(
+        "--as-user", default="admin", help="the admin the import is recorded under (audit log)"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -65,6 +157,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "migrate":
             migrate.upgrade(engine)
             print(f"Database at {where} is at the newest schema.")
+        elif args.command == "import":
+            migrate.upgrade(engine)
+            return _import(engine, args)
         elif args.command == "refresh":
             migrate.upgrade(engine)
             result = refresh.run_refresh(engine, progress=_progress)

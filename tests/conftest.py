@@ -114,3 +114,46 @@ def chromium_path() -> str | None:
         if candidate and Path(candidate).exists():
             return candidate
     return None
+
+
+def table_checksums(engine: Engine) -> dict[str, tuple[int, str]]:
+    """Row count and a SHA-256 of every row, in primary-key order, for each table."""
+    import hashlib
+
+    from sqlalchemy import select
+
+    from data_access.schema import Base
+
+    out: dict[str, tuple[int, str]] = {}
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            digest = hashlib.sha256()
+            count = 0
+            for row in conn.execute(select(table).order_by(*table.primary_key.columns)):
+                digest.update(repr(tuple(row)).encode())
+                count += 1
+            out[table.name] = (count, digest.hexdigest())
+    return out
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def import_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """A small writable portfolio of its own (imports change tiers and revenue)."""
+    spec = DemoSpec(n_accounts=120, seed=11, end_month=dt.date(2026, 6, 1))
+    if request.param == "sqlite":
+        url = make_url(f"sqlite:///{tmp_path_factory.mktemp('imports') / 'strata.db'}")
+    else:
+        url = fresh_pg_database(f"strata_import_{os.getpid()}")
+    engine = create_engine_for(url)
+    build_demo_database(engine, spec)
+    yield engine
+    engine.dispose()
+    if request.param == "postgresql":
+        admin = _pg_admin()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        admin.dispose()
