@@ -68,7 +68,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def render_downloads(frame: pd.DataFrame, basename: str) -> None:
+def render_downloads(frame: pd.DataFrame, basename: str, key: str | None = None) -> None:
     """CSV and Excel downloads of exactly ``frame``, formula cells neutralised."""
     safe = neutralise_formulas(frame)
     csv = safe.to_csv(index=False).encode("utf-8-sig")
@@ -83,6 +83,7 @@ def render_downloads(frame: pd.DataFrame, basename: str) -> None:
         mime="text/csv",
         icon=":material/download:",
         on_click="ignore",
+        key=f"{key}_csv" if key else None,
     )
     right.download_button(
         t("export.xlsx"),
@@ -91,7 +92,42 @@ def render_downloads(frame: pd.DataFrame, basename: str) -> None:
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         icon=":material/download:",
         on_click="ignore",
+        key=f"{key}_xlsx" if key else None,
     )
+
+
+def _labelled(frame: pd.DataFrame, column_config: dict | None) -> pd.DataFrame:
+    """``frame`` as the table shows it: hidden columns dropped, headers as labelled."""
+    if not column_config:
+        return frame
+    hidden = [c for c, spec in column_config.items() if spec is None and c in frame]
+    names = {}
+    for col, spec in column_config.items():
+        if isinstance(spec, str):
+            names[col] = spec
+        elif isinstance(spec, dict) and spec.get("label"):
+            names[col] = spec["label"]
+    return frame.drop(columns=hidden).rename(columns=names)
+
+
+def render_table(
+    frame: pd.DataFrame,
+    basename: str,
+    column_config: dict | None = None,
+    key: str | None = None,
+    **kwargs: object,
+) -> object:
+    """A table and the CSV and Excel downloads of exactly what it shows."""
+    event = st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config=column_config,
+        key=key,
+        **kwargs,
+    )
+    render_downloads(_labelled(frame, column_config), basename, key=f"dl_{key or basename}")
+    return event
 
 
 def render_sections(label_prefix: str, sections: dict[str, Callable[[], None]]) -> None:

@@ -36,7 +36,8 @@ def _from_editor(frame: pd.DataFrame, weights: dict[str, float]) -> TieringSetti
     return TieringSettings(tiers=tiers, weights=weights)
 
 
-def _run_refresh() -> None:
+def run_refresh() -> None:
+    """Run the refresh job here, with its progress shown."""
     with st.status(t("settings.refreshing"), expanded=True) as status:
         bar = st.progress(0.0)
 
@@ -153,7 +154,7 @@ def render_settings(data: dict, ctx) -> None:
     st.caption(t("settings.apply_note"))
     left, right = st.columns(2)
     if left.button(t("settings.recompute"), key="recompute"):
-        _run_refresh()
+        run_refresh()
     if right.button(t("settings.apply"), key="apply_tiers"):
         moved = cached.apply_tiers(ctx.scope)
         st.session_state[FLASH] = t("settings.applied", n=fmt_int(moved))

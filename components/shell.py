@@ -69,6 +69,14 @@ PAGES = (
         ("admin",),
         filters=False,
     ),
+    PageSpec(
+        "admin",
+        "pages/admin.py",
+        "nav.admin",
+        ":material/database:",
+        ("admin",),
+        filters=False,
+    ),
 )
 
 

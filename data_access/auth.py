@@ -17,6 +17,8 @@ from data_access.schema import AppSetting, User, UserSession
 from data_access.versioning import record_audit
 
 SESSION_DAYS = 7
+# The hash of a user who has no password yet (imported): no password matches it.
+NO_PASSWORD = "!"  # noqa: S105 - a marker, not a secret
 _hasher = PasswordHasher()
 # Verifying against this when the user does not exist keeps timing alike.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")

@@ -20,8 +20,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from analytics import overview as ov
 from analytics.satisfaction import NpsEstimate, compute_nps
 from data_access import (
+    audit,
     auth,
     growth,
+    importing,
     interventions,
     lifecycle,
     portfolio,
@@ -29,6 +31,7 @@ from data_access import (
     refresh,
     satisfaction,
     settings,
+    users,
     writes,
 )
 from data_access.config import database_url
@@ -555,3 +558,82 @@ def _growth(db_key: str, scope: Scope, filters: Filters, version: int) -> growth
 def load_growth(scope: Scope, filters: Filters, version: int) -> growth.GrowthData:
     """Opportunities and growth statistics for the viewer's scope and filters."""
     return _growth(_db_key(), scope, filters, version)
+
+
+# ------------------------------------------------------------------ admin
+def import_file(
+    scope: Scope,
+    entity: str,
+    data: bytes,
+    file_name: str,
+    mapping: dict[str, str] | None,
+    dry_run: bool,
+    progress: Callable[[str, float], None] | None = None,
+) -> tuple[importing.Checked, importing.ImportResult | None]:
+    """Check a file and, unless it has problems or this is a dry run, import it."""
+    try:
+        return importing.run_import(
+            engine(), scope, entity, data, file_name, mapping, dry_run, progress=progress
+        )
+    except SQLAlchemyError as exc:
+        raise DatabaseUnavailable(describe_error(exc, engine().url)) from exc
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def _import_presets(db_key: str, version: int) -> dict:
+    return _read(importing.fetch_presets)
+
+
+def load_import_presets(version: int) -> dict[str, dict[str, dict[str, str]]]:
+    """Saved column mappings: entity → preset name → {field: column}."""
+    return _import_presets(_db_key(), version)
+
+
+def save_import_preset(scope: Scope, entity: str, name: str, mapping: dict[str, str]) -> int:
+    """Save a column mapping (admins; versioned, audited)."""
+    return _write(lambda conn: importing.record_preset(conn, scope, entity, name, mapping))
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def _users(db_key: str, scope: Scope, version: int) -> pd.DataFrame:
+    return _read(lambda conn: users.fetch_users(conn, scope))
+
+
+def load_users(scope: Scope, version: int) -> pd.DataFrame:
+    """All users for the administration page (admins)."""
+    return _users(_db_key(), scope, version)
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def _teams(db_key: str, version: int) -> list[dict]:
+    return _read(users.fetch_teams)
+
+
+def load_teams(version: int) -> list[dict]:
+    """Every team (id, code, names), including teams without accounts yet."""
+    return _teams(_db_key(), version)
+
+
+def save_new_user(scope: Scope, username: str, data: users.UserInput, password: str) -> int:
+    """Create a user (admins; validated, audited)."""
+    return _write(lambda conn: users.create_user(conn, scope, username, data, password))
+
+
+def save_user(scope: Scope, user_id: int, data: users.UserInput) -> bool:
+    """Change a user (admins; validated, audited; ends their sessions on role changes)."""
+    return _write(lambda conn: users.update_user(conn, scope, user_id, data))
+
+
+def save_password_reset(scope: Scope, user_id: int, password: str) -> None:
+    """Set a user's password (admins; audited without the password)."""
+    _write(lambda conn: users.reset_password(conn, scope, user_id, password))
+
+
+def load_audit_facets(scope: Scope) -> dict[str, list]:
+    """Users, entities and actions present in the audit log (not cached: always current)."""
+    return _read(lambda conn: audit.fetch_audit_facets(conn, scope))
+
+
+def load_audit(scope: Scope, query: audit.AuditQuery) -> tuple[pd.DataFrame, int]:
+    """Audit rows matching ``query`` (not cached: always current)."""
+    return _read(lambda conn: audit.fetch_audit(conn, scope, query))

@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, select, update
 
 from data_access import bulk
+from data_access.auth import NO_PASSWORD
 from data_access.import_files import FileProblem, RawTable, read_table
 from data_access.import_specs import (
     ENTITIES,
@@ -731,7 +732,7 @@ def apply(
         parents = values[["code", "parent_id"]].copy()
         values = values.drop(columns=["parent_id"])
     if entity.name == "users":
-        extra = {"password_hash": "!", "created_at": now}
+        extra = {"password_hash": NO_PASSWORD, "created_at": now}
     if entity.name == "interventions":
         extra = {"created_at": now, "created_by": scope.user_id, "trigger": "manual", "version": 1}
     if entity.name == "contacts":

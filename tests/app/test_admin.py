@@ -1,0 +1,114 @@
+"""App: Data & users — user administration and the audit log (imports: browser tests)."""
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL
+
+from data_access import auth
+from data_access.engine import create_engine_for
+from tests.app.conftest import run_page
+
+
+def _scalar(url: URL, sql: str) -> object:
+    engine = create_engine_for(url)
+    with engine.connect() as conn:
+        value = conn.execute(text(sql)).scalar()
+    engine.dispose()
+    return value
+
+
+def test_admin_page_is_for_admins_only(app_db: URL) -> None:
+    for user in ("exec", "manager"):
+        at = run_page("pages/admin.py", app_db, user)
+        assert [e.value for e in at.error] == ["Your role may not open this page."]
+        assert len(at.selectbox) == 0
+
+
+def test_import_tab_offers_every_entity_with_a_template(app_db: URL) -> None:
+    at = run_page("pages/admin.py", app_db, "admin")
+    assert not at.exception
+    assert "Data & users" in [t.value for t in at.title]
+    entity = at.selectbox(key="_w_imp_entity")
+    assert len(entity.options) == 13
+    assert "Monthly revenue" in entity.options
+    entity.set_value("revenue").run()
+    assert not at.exception
+    assert any("account + product + month" in c.value for c in at.caption)
+
+
+def test_admin_creates_a_user_who_can_then_sign_in(app_db: URL) -> None:
+    at = run_page("pages/admin.py", app_db, "admin")
+    at.text_input(key="_w_uc_username").input("new.manager")
+    at.text_input(key="_w_uc_name").input("新经理")
+    at.text_input(key="_w_uc_pw").input("short")
+    at.button[[b.label for b in at.button].index("Save")].click().run()
+    assert not at.exception
+    assert any("at least 10 characters" in e.value for e in at.error)
+    assert any("needs a team" in e.value for e in at.error)
+    at.selectbox(key="_w_uc_team").select_index(1)
+    at.text_input(key="_w_uc_pw").input("a-long-enough-secret")
+    at.button[[b.label for b in at.button].index("Save")].click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["User new.manager created."]
+    engine = create_engine_for(app_db)
+    with engine.connect() as conn:
+        user = auth.verify_login(conn, "new.manager", "a-long-enough-secret")
+    engine.dispose()
+    assert user is not None
+    assert user.role == "account_manager"
+    after = _scalar(
+        app_db,
+        "SELECT after FROM audit_log WHERE entity = 'user' AND action = 'create' "
+        "ORDER BY id DESC LIMIT 1",
+    )
+    assert "secret" not in str(after)
+
+
+def test_deactivating_ends_sessions_and_admins_cannot_lock_themselves_out(app_db: URL) -> None:
+    at = run_page("pages/admin.py", app_db, "admin")
+    users = at.selectbox(key="_w_ue_user")
+    manager = next(o for o in users.options if o.startswith("manager ·"))
+    users.select_index(users.options.index(manager)).run()
+    uid = _scalar(app_db, "SELECT id FROM users WHERE username = 'manager'")
+    engine = create_engine_for(app_db)
+    with engine.begin() as conn:
+        auth.create_session(conn, auth.verify_login(conn, "manager", "strata-demo"))
+    engine.dispose()
+    at.checkbox(key=f"_w_ue_{uid}_active").uncheck()
+    at.button[[b.label for b in at.button].index("Save", 1)].click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["User manager saved."]
+    assert not _scalar(app_db, f"SELECT active FROM users WHERE id = {uid}")
+    assert (
+        _scalar(
+            app_db,
+            f"SELECT COUNT(*) FROM user_sessions WHERE user_id = {uid} AND revoked_at IS NULL",
+        )
+        == 0
+    )
+    admin_id = _scalar(app_db, "SELECT id FROM users WHERE username = 'admin'")
+    users = at.selectbox(key="_w_ue_user")
+    users.select_index(
+        users.options.index(next(o for o in users.options if o.startswith("admin ·")))
+    ).run()
+    at.selectbox(key=f"_w_ue_{admin_id}_role").select_index(0)
+    at.button[[b.label for b in at.button].index("Save", 1)].click().run()
+    assert any("cannot remove your own admin role" in e.value for e in at.error), (
+        [e.value for e in at.error],
+        [s.value for s in at.success],
+        [b.label for b in at.button],
+    )
+    assert _scalar(app_db, f"SELECT role FROM users WHERE id = {admin_id}") == "admin"
+
+
+def test_audit_log_lists_changes_with_filters(app_db: URL) -> None:
+    at = run_page("pages/settings.py", app_db, "admin")
+    at.number_input(key="_w_wt_growth").set_value(0.2)
+    at.button(key="save_tiering").click().run()
+    at = run_page("pages/admin.py", app_db, "admin")
+    assert not at.exception
+    assert any("entries, newest first" in c.value for c in at.caption)
+    at.multiselect(key="_w_au_entities").select("setting").run()
+    assert not at.exception
+    frame = next(d.value for d in at.dataframe if "fields" in d.value.columns)
+    assert set(frame["entity"]) == {"setting"}
+    assert "weights" in frame["fields"].iloc[0] or "tiers" in frame["fields"].iloc[0]
