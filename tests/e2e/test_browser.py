@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -41,6 +42,7 @@ class Server:
     """`streamlit run app.py` on a free loopback port against one SQLite file."""
 
     def __init__(self, db_file: Path, log: Path) -> None:
+        self.db = db_file
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "STRATA_DATABASE_URL": f"sqlite:///{db_file}"}
@@ -395,4 +397,58 @@ def test_growth_matrix_filter_and_open_an_account_from_a_cell(browser, server):
     profile.wait_for_load_state()
     assert "/profile?account=C" in profile.url
     expect(profile.get_by_role("tab", name="Value")).to_be_visible(timeout=60_000)
+    context.close()
+
+
+def test_admin_imports_a_file_after_fixing_its_errors(browser, server, tmp_path):
+    """A GBK file with a bad row is refused with a per-row report; the fixed file imports."""
+    from playwright.sync_api import expect
+
+    bad = tmp_path / "contacts.csv"
+    bad.write_bytes(
+        "客户编号,联系人,职务,决策角色\nC100001,浏览器测试联系人,财务总监,决策者\nC100001,=cmd,出纳,使用者\n".encode(
+            "gbk"
+        )
+    )
+    good = tmp_path / "contacts-fixed.csv"
+    good.write_bytes(
+        "客户编号,联系人,职务,决策角色\nC100001,浏览器测试联系人,财务总监,决策者\n".encode("gbk")
+    )
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.goto(server.url)
+    _login_form_only(page)
+    _login(page, "admin")
+    page.get_by_test_id("stSidebar").get_by_text("English").click()
+    page.goto(f"{server.url}/admin")
+    page.get_by_role("combobox", name="What the file holds").click()
+    page.get_by_role("option", name="Contacts", exact=True).click()
+    expect(page.get_by_text("existing data by account + name")).to_be_visible(timeout=30_000)
+    uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    expect(uploader).to_have_count(1, timeout=30_000)  # the previous entity's uploader is gone
+    uploader.set_input_files(str(bad))
+    expect(page.get_by_text("2 rows and 4 columns read (CSV, gb18030).")).to_be_visible(
+        timeout=30_000
+    )
+    page.get_by_role("button", name="Check and import").click()
+    expect(page.get_by_text("The file was not imported: 1 problems.")).to_be_visible(timeout=30_000)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download the error report (CSV)").click()
+    report = Path(info.value.path()).read_text(encoding="utf-8-sig")
+    assert "3,联系人,=cmd" in report or "3,联系人,'=cmd" in report
+    assert "spreadsheet formula" in report
+
+    uploader.set_input_files(str(good))
+    expect(page.get_by_text("1 rows and 4 columns read (CSV, gb18030).")).to_be_visible(
+        timeout=30_000
+    )
+    page.get_by_role("button", name="Check and import").click()
+    expect(
+        page.get_by_text("Imported 1 rows: 1 new, 0 updated, 0 unchanged.", exact=False)
+    ).to_be_visible(timeout=30_000)
+    with sqlite3.connect(server.db) as conn:
+        found = conn.execute(
+            "SELECT title, buying_role FROM contacts WHERE name = '浏览器测试联系人'"
+        ).fetchall()
+    assert found == [("财务总监", "decision_maker")]
     context.close()
