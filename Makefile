@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8501
 ACCOUNTS ?= 2000
 
-.PHONY: run test lint demo-db refresh migrate format clean
+.PHONY: run test lint demo-db refresh migrate format clean bench-import
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ migrate: $(VENV)/.stamp-runtime
 
 refresh: $(VENV)/.stamp-runtime
 	$(PY) -m data_access refresh
+
+## bench-import: time a 100,000-row import on SQLite and PostgreSQL (prints a table)
+bench-import: $(VENV)/.stamp-runtime
+	$(PY) bench/imports.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

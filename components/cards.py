@@ -126,7 +126,7 @@ def render_table(
         key=key,
         **kwargs,
     )
-    render_downloads(_labelled(frame, column_config), basename, key=f"dl_{key or basename}")
+    render_downloads(_labelled(frame, column_config), basename, key=f"dl_{key}" if key else None)
     return event
 
 

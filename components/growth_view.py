@@ -227,10 +227,9 @@ def render_backtest(data, ctx) -> None:
             accounts=fmt_int(s["backtest"][0]["accounts"]),
         )
     )
-    st.dataframe(
+    cards.render_table(
         pd.DataFrame(rows),
-        hide_index=True,
-        width="stretch",
+        "strata-growth-backtest",
         column_config={
             "k": st.column_config.NumberColumn(t("growth.k")),
             "model": t("growth.precision_model"),
@@ -322,27 +321,27 @@ def render_offers(data, ctx) -> None:
         (right, "tier", lambda v: label("tier", v, lang)),
     ):
         table = gr.acceptance(offers, by)
-        col.dataframe(
-            pd.DataFrame(
-                {
-                    "what": table[by].map(name),
-                    "offers": table["n"],
-                    "rate": [
-                        _ci(r, lo, hi, 0)
-                        for r, lo, hi in zip(
-                            table["rate"], table["low"], table["high"], strict=True
-                        )
-                    ],
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "what": t(f"growth.by_{by}"),
-                "offers": t("growth.offers"),
-                "rate": t("growth.acceptance"),
-            },
-        )
+        with col:
+            cards.render_table(
+                pd.DataFrame(
+                    {
+                        "what": table[by].map(name),
+                        "offers": table["n"],
+                        "rate": [
+                            _ci(r, lo, hi, 0)
+                            for r, lo, hi in zip(
+                                table["rate"], table["low"], table["high"], strict=True
+                            )
+                        ],
+                    }
+                ),
+                f"strata-offer-acceptance-by-{by}",
+                column_config={
+                    "what": t(f"growth.by_{by}"),
+                    "offers": t("growth.offers"),
+                    "rate": t("growth.acceptance"),
+                },
+            )
 
 
 def render_loyalty(data, ctx) -> None:
@@ -377,10 +376,9 @@ def render_loyalty(data, ctx) -> None:
                 else "—",
             }
         )
-    st.dataframe(
+    cards.render_table(
         pd.DataFrame(rows),
-        hide_index=True,
-        width="stretch",
+        "strata-growth-loyalty",
         column_config={
             "outcome": t("growth.outcome_col"),
             "members": t("growth.members"),

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.playbooks import Playbook
+from components import cards
 from components.i18n import current_language, fmt_date, fmt_money, label, t
 from data_access import cached
 from data_access.interventions import TRANSITIONS, InterventionInput, form_token
@@ -257,10 +258,9 @@ def render_detail(ctx, iv: dict) -> None:
         t("form.field.cost"): fmt_money(iv["cost"]) if iv["cost"] is not None else "—",
         t("iv.version"): str(iv["version"]),
     }
-    st.dataframe(
+    cards.render_table(
         pd.DataFrame({t("iv.field"): list(facts), t("iv.value"): list(facts.values())}),
-        hide_index=True,
-        width="stretch",
+        "strata-intervention",
     )
     st.page_link(
         "pages/profile.py",
@@ -364,7 +364,7 @@ def render_playbook_form(ctx, playbooks: tuple[Playbook, ...], accounts: pd.Data
             t("form.field.priority"): [label("priority", s.priority, lang) for s in playbook.steps],
         }
     )
-    st.dataframe(steps, hide_index=True, width="stretch")
+    cards.render_table(steps, "strata-playbook-steps")
     labels = dict(zip(accounts["code"], accounts["code"] + " · " + accounts["name"], strict=True))
     codes = st.multiselect(
         t("iv.accounts"),
@@ -391,7 +391,7 @@ def render_playbook_form(ctx, playbooks: tuple[Playbook, ...], accounts: pd.Data
         t("form.field.subject"),
         t("form.field.due_on"),
     ]
-    st.dataframe(shown, hide_index=True, width="stretch", height=min(400, 40 + 35 * len(shown)))
+    cards.render_table(shown, "strata-playbook-accounts", height=min(400, 40 + 35 * len(shown)))
     token = st.session_state.setdefault("_pb_token", secrets.token_hex(12))
     if st.button(t("iv.apply_playbook", n=len(preview)), type="primary", key="_w_pb_apply"):
         created = _attempt(

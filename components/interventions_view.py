@@ -451,7 +451,7 @@ def render_effectiveness(run: dict | None) -> None:
         t("iv.naive_ci"),
         t("iv.warning"),
     ]
-    st.dataframe(table, hide_index=True, width="stretch")
+    cards.render_table(table, "strata-interventions-effectiveness")
     disagree = rows[rows["disagree"]]
     if len(disagree):
         names = ", ".join(_kind_name(k, lang) for k in disagree["kind"])
@@ -517,7 +517,7 @@ def render_execution(frame: pd.DataFrame) -> None:
                 ),
             }
         )
-        st.dataframe(shown, hide_index=True, width="stretch")
+        cards.render_table(shown, f"strata-interventions-by-{by.split('_')[0]}")
     st.caption(t("iv.execution_note"))
 
 

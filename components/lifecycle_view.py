@@ -216,10 +216,9 @@ def render_lifecycle(d, ctx) -> None:
 
     st.subheader(t("lifecycle.time_in_stage_title"))
     tis = d.time_in_stage.assign(stage=d.time_in_stage["stage"].map(_stage_label))
-    st.dataframe(
+    cards.render_table(
         tis,
-        hide_index=True,
-        width="stretch",
+        "strata-time-in-stage",
         column_config={
             "stage": t("col.stage"),
             "n": st.column_config.NumberColumn(t("col.accounts"), format="%d"),
@@ -235,10 +234,9 @@ def render_lifecycle(d, ctx) -> None:
             stuck = d.stuck.assign(
                 link=cards.profile_links(d.stuck["code"]), stage=d.stuck["stage"].map(_stage_label)
             )
-            st.dataframe(
+            cards.render_table(
                 stuck[["link", "name", "stage", "days", "p90"]],
-                hide_index=True,
-                width="stretch",
+                "strata-beyond-p90-in-stage",
                 column_config={
                     "link": cards.profile_link_column(),
                     "name": t("col.name"),
@@ -302,12 +300,11 @@ def _render_at_risk(df: pd.DataFrame, period_end) -> None:
         link=cards.profile_links(df["code"]),
         tier=df["tier"].map(lambda c: label("tier", c)),
     )
-    st.dataframe(
+    cards.render_table(
         table[
             ["link", "name", "tier", "churn_risk", "risk_ci", "revenue_12m", "revenue_at_risk"]
         ].round({"revenue_12m": 0, "revenue_at_risk": 0}),
-        hide_index=True,
-        width="stretch",
+        "strata-lifecycle-at-risk",
         column_config={
             "link": cards.profile_link_column(),
             "name": t("col.name"),

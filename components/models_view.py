@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.health import COMPONENTS
-from components import charts
+from components import cards, charts
 from components.i18n import fmt_date, fmt_int, fmt_month, fmt_number, fmt_pct, t
 
 SCORES = ("expert", "fitted", "risk")
@@ -47,10 +47,9 @@ def _render_weights(run: dict | None) -> None:
                 ),
             }
         )
-    st.dataframe(
+    cards.render_table(
         pd.DataFrame(rows),
-        hide_index=True,
-        width="stretch",
+        "strata-models-weights",
         column_config={
             "component": t("models.component"),
             "expert": st.column_config.NumberColumn(t("models.expert_weight"), format="percent"),
@@ -193,10 +192,9 @@ def _render_risk_model(run: dict | None) -> None:
             "p": ratios["p_value"],
         }
     )
-    st.dataframe(
+    cards.render_table(
         table,
-        hide_index=True,
-        width="stretch",
+        "strata-models-risk-model",
         column_config={
             "driver": t("models.driver"),
             "or": st.column_config.NumberColumn(t("lifecycle.odds_ratio"), format="%.3g"),

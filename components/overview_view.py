@@ -107,10 +107,9 @@ def _render_movers(data) -> None:
         link=cards.profile_links(movers["code"]),
         tier=movers["tier"].map(lambda c: label("tier", c)),
     )[["link", "name", "tier", "revenue_prev_12m", "revenue_12m", "change"]]
-    st.dataframe(
+    cards.render_table(
         table,
-        hide_index=True,
-        width="stretch",
+        "strata-overview-movers",
         column_config={
             "link": cards.profile_link_column(),
             "name": t("col.name"),
@@ -139,10 +138,9 @@ def _render_matrix_links(matrix) -> None:
             },
         }
     )
-    st.dataframe(
+    cards.render_table(
         table,
-        hide_index=True,
-        width="stretch",
+        "strata-overview-matrix-links",
         column_config={
             "tier": t("overview.matrix_links"),
             **{
@@ -190,10 +188,9 @@ def render_overview(data, ctx) -> None:
             tier=data.tier_mix["tier"].map(lambda c: label("tier", c)),
             revenue=data.tier_mix["revenue"].round(0),
         )
-        st.dataframe(
+        cards.render_table(
             mix[["tier", "accounts", "revenue", "revenue_share"]],
-            hide_index=True,
-            width="stretch",
+            "strata-tier-mix",
             column_config={
                 "tier": t("col.tier"),
                 "accounts": st.column_config.NumberColumn(t("col.accounts"), format="localized"),

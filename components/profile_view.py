@@ -346,12 +346,15 @@ def _render_health(p) -> None:
         )
         st.caption(t("profile.health_confidence", share=fmt_pct(last["score_confidence"], 0)))
     if len(h) > 3:
-        _render_why_it_moved(h.iloc[-4], h.iloc[-1])
+        _render_why_it_moved(h.iloc[-4], h.iloc[-1], p.health_weights or HealthSettings().weights)
 
 
-def _render_why_it_moved(before: pd.Series, after: pd.Series) -> None:
-    """Each component's share of the health change over the last 3 snapshots."""
-    change = compute_score_change(before, after, HealthSettings().weights)
+def _render_why_it_moved(before: pd.Series, after: pd.Series, weights: dict[str, float]) -> None:
+    """Each component's share of the health change over the last 3 snapshots.
+
+    ``weights`` are those the snapshots were scored with, so the parts sum to the change.
+    """
+    change = compute_score_change(before, after, weights)
     fig = go.Figure(
         go.Bar(
             x=change["change"],
@@ -436,10 +439,9 @@ def _render_value(p) -> None:
             )
         )
         total = float(group["revenue_12m"].sum())
-        st.dataframe(
+        cards.render_table(
             group[["code", "name", "role", "revenue_12m"]].round({"revenue_12m": 0}),
-            hide_index=True,
-            width="stretch",
+            "strata-account-group",
             column_config={
                 "code": t("col.code"),
                 "name": t("col.name"),
@@ -458,10 +460,9 @@ def _render_value(p) -> None:
         ),
         changed_on=p.tier_history["changed_on"].map(fmt_date),
     )
-    st.dataframe(
+    cards.render_table(
         th[["changed_on", "previous_tier", "tier", "reason"]],
-        hide_index=True,
-        width="stretch",
+        "strata-tier-history",
         column_config={
             "changed_on": t("col.date"),
             "previous_tier": t("profile.from_tier"),
@@ -503,10 +504,9 @@ def _render_behaviour(p) -> None:
             opened_on=p.holdings["opened_on"].map(fmt_date),
             closed_on=p.holdings["closed_on"].map(lambda d: fmt_date(d) if pd.notna(d) else "—"),
         )
-        st.dataframe(
+        cards.render_table(
             h[["product", "opened_on", "closed_on"]],
-            hide_index=True,
-            width="stretch",
+            "strata-profile-behaviour",
             column_config={
                 "product": t("col.product"),
                 "opened_on": t("col.opened"),
@@ -565,13 +565,12 @@ def _render_needs(p) -> None:
         if s.empty:
             st.caption(t("profile.no_surveys"))
         else:
-            st.dataframe(
+            cards.render_table(
                 s.assign(
                     responded_on=s["responded_on"].map(lambda d: fmt_date(d.date())),
                     survey=s["survey"].str.upper(),
                 )[["responded_on", "survey", "score", "comment", "contact"]],
-                hide_index=True,
-                width="stretch",
+                "strata-survey-answers",
                 column_config={
                     "responded_on": t("col.date"),
                     "survey": t("col.survey"),
@@ -606,10 +605,9 @@ def _render_needs(p) -> None:
         if rows.empty:
             st.caption(t("profile.no_whitespace", n=fmt_int(p.n_peers)))
         else:
-            st.dataframe(
+            cards.render_table(
                 rows,
-                hide_index=True,
-                width="stretch",
+                "strata-whitespace",
                 column_config={
                     "product": t("col.product"),
                     "peer_share": st.column_config.ProgressColumn(
@@ -639,7 +637,7 @@ def _render_relationships(p, ctx) -> None:
             lambda d: fmt_date(d.date()) if pd.notna(d) else "—"
         ),
     )
-    st.dataframe(
+    cards.render_table(
         table[
             [
                 "name",
@@ -650,8 +648,7 @@ def _render_relationships(p, ctx) -> None:
                 "last_contacted_on",
             ]
         ],
-        hide_index=True,
-        width="stretch",
+        "strata-profile-relationships",
         column_config={
             "name": t("col.name"),
             "title": t("col.title"),
@@ -673,10 +670,9 @@ def _render_team(p) -> None:
         since=p.team["since"].map(lambda d: fmt_date(d) if isinstance(d, dt.date) else "—"),
         last_touch=p.team["last_touch"].map(lambda d: fmt_date(d.date()) if pd.notna(d) else "—"),
     )
-    st.dataframe(
+    cards.render_table(
         team[["role", "name", "since", "last_touch"]],
-        hide_index=True,
-        width="stretch",
+        "strata-profile-team",
         column_config={
             "role": t("profile.role"),
             "name": t("col.name"),
@@ -701,12 +697,11 @@ def _render_team(p) -> None:
             fmt_number(p.peers["health"][1], 0),
         ),
     ]
-    st.dataframe(
+    cards.render_table(
         pd.DataFrame(
             rows, columns=[t("profile.metric"), t("profile.this_account"), t("profile.peer_median")]
         ),
-        hide_index=True,
-        width="stretch",
+        "strata-profile-team-2",
     )
     st.caption(t("profile.peers_note", n=fmt_int(p.peers["n"])))
 
@@ -747,10 +742,9 @@ def _render_timeline(p) -> None:
         kind=shown["kind"].map(lambda k: t(f"timeline.{k}")),
         code=[timeline_label(r.kind, r.code) for r in shown.itertuples()],
     )
-    st.dataframe(
+    cards.render_table(
         table[["when", "kind", "code", "text", "detail"]].head(300),
-        hide_index=True,
-        width="stretch",
+        "strata-profile-timeline",
         column_config={
             "when": t("col.date"),
             "kind": t("profile.event"),

@@ -250,10 +250,9 @@ def render_trends(data, ctx) -> None:
         ],
     )[["period", "segment", "value", "interval", "n"]]
     with st.expander(t("sat.table")):
-        st.dataframe(
+        cards.render_table(
             table,
-            hide_index=True,
-            width="stretch",
+            "strata-satisfaction-trends",
             column_config={
                 "period": t("sat.period"),
                 "segment": t("sat.segment_col"),
@@ -302,10 +301,9 @@ def render_drops(data, ctx) -> None:
                 "q": onsets["q"].map(lambda q: f"{q:.4f}"),
             }
         )
-        st.dataframe(
+        cards.render_table(
             shown,
-            hide_index=True,
-            width="stretch",
+            "strata-satisfaction-drops",
             column_config={
                 "dimension": t("sat.dimension"),
                 "segment": t("sat.segment_col"),
@@ -321,7 +319,7 @@ def render_drops(data, ctx) -> None:
     survivors = acc[acc["flagged"]] if len(acc) else acc
     st.caption(t("sat.account_caption", tested=fmt_int(len(acc)), flagged=fmt_int(len(survivors))))
     if len(survivors):
-        st.dataframe(
+        cards.render_table(
             pd.DataFrame(
                 {
                     "code": cards.profile_links(survivors["code"]),
@@ -334,8 +332,7 @@ def render_drops(data, ctx) -> None:
                     "q": survivors["q"].map(lambda q: f"{q:.4f}"),
                 }
             ),
-            hide_index=True,
-            width="stretch",
+            "strata-satisfaction-drops-2",
             column_config={
                 "code": cards.profile_link_column(),
                 "name": t("col.name"),
@@ -527,10 +524,9 @@ def render_outcomes(data, ctx) -> None:
             ],
         }
     )
-    st.dataframe(
+    cards.render_table(
         shown,
-        hide_index=True,
-        width="stretch",
+        "strata-satisfaction-outcomes",
         column_config={
             "band": t("sat.band"),
             "accounts": st.column_config.NumberColumn(t("sat.accounts_col")),
@@ -577,10 +573,9 @@ def render_loop(data, ctx) -> None:
             "comment": open_rows["comment"].fillna(""),
         }
     )
-    st.dataframe(
+    cards.render_table(
         shown,
-        hide_index=True,
-        width="stretch",
+        "strata-satisfaction-loop",
         key="tbl_loop",
         column_config={
             "date": st.column_config.DateColumn(t("col.date")),

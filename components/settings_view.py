@@ -6,9 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from analytics.alerts import RULES, AlertRules
+from analytics.health import COMPONENTS
 from analytics.lifecycle import LifecycleRules
 from analytics.playbooks import KINDS, PRIORITIES, Playbook, PlaybookStep
 from analytics.tiering import FACTORS, TieringSettings, TierSpec
+from components import cards
 from components.i18n import current_language, fmt_int, label, t
 from data_access import cached
 from data_access.writes import NotPermitted, ValidationError
@@ -97,6 +99,24 @@ def _render_lifecycle_rules(data: dict, ctx) -> None:
             st.rerun()
 
 
+def _weight_inputs(
+    names: tuple[str, ...], current: dict[str, float], label_group: str, key: str
+) -> dict[str, float]:
+    """One 0–1 weight input per name, side by side."""
+    cols = st.columns(len(names))
+    return {
+        n: col.number_input(
+            t(f"{label_group}.{n}"),
+            min_value=0.0,
+            max_value=1.0,
+            value=float(current[n]),
+            step=0.05,
+            key=f"{key}_{n}",
+        )
+        for n, col in zip(names, cols, strict=True)
+    }
+
+
 def render_settings(data: dict, ctx) -> None:
     """Render the settings page for the current tiering settings."""
     st.title(t("settings.title"))
@@ -122,18 +142,7 @@ def render_settings(data: dict, ctx) -> None:
         },
     )
     st.markdown(f"**{t('settings.weights_title')}**")
-    cols = st.columns(len(FACTORS))
-    weights = {
-        f: col.number_input(
-            t(f"settings.factor.{f}"),
-            min_value=0.0,
-            max_value=1.0,
-            value=float(current.weights[f]),
-            step=0.05,
-            key=f"_w_wt_{f}",
-        )
-        for f, col in zip(FACTORS, cols, strict=True)
-    }
+    weights = _weight_inputs(FACTORS, current.weights, "settings.factor", "_w_wt")
     if st.button(t("settings.save"), type="primary", key="save_tiering"):
         try:
             version = cached.save_tiering(ctx.scope, _from_editor(edited, weights))
@@ -145,6 +154,7 @@ def render_settings(data: dict, ctx) -> None:
         else:
             st.session_state[FLASH] = t("settings.saved", version=version)
             st.rerun()
+    _render_health_settings(ctx)
     _render_lifecycle_rules(data, ctx)
     info = cached.load_intervention_settings(ctx.data_version)
     _render_alert_rules(info, ctx)
@@ -171,7 +181,7 @@ def render_settings(data: dict, ctx) -> None:
                 }
                 for h in data["history"]
             ]
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+            cards.render_table(pd.DataFrame(rows), "strata-tier-settings-history")
 
 
 def _show_problems(problems: list[tuple[str, str]], group: str) -> None:
@@ -347,6 +357,28 @@ def _render_playbooks(info: dict, ctx) -> None:
             _show_problems(exc.problems, "pb")
         else:
             st.session_state[FLASH] = t("settings.saved", version=version)
+            st.rerun()
+
+
+def _render_health_settings(ctx) -> None:
+    version, current = cached.load_health_settings(ctx.data_version)
+    st.subheader(t("settings.health_title"))
+    st.caption(t("settings.health_note", version=version))
+    weights = _weight_inputs(COMPONENTS, current.weights, "health", "_w_hw")
+    a, b = st.columns(2)
+    healthy = a.number_input(
+        t("settings.healthy_from"), 0.0, 100.0, float(current.healthy_from), key="_w_hw_healthy"
+    )
+    watch = b.number_input(
+        t("settings.watch_from"), 0.0, 100.0, float(current.watch_from), key="_w_hw_watch"
+    )
+    if st.button(t("settings.save_health"), key="save_health"):
+        try:
+            saved = cached.save_health_settings(ctx.scope, weights, healthy, watch)
+        except ValidationError as exc:
+            _show_problems(exc.problems, "health_set")
+        else:
+            st.session_state[FLASH] = t("settings.saved", version=saved)
             st.rerun()
 
 

@@ -539,6 +539,25 @@ def load_satisfaction_settings(version: int) -> dict:
     return _satisfaction_settings(_db_key(), version)
 
 
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def _health_settings(db_key: str, version: int) -> tuple[int, settings.HealthSettings]:
+    return _read(settings.fetch_health_settings)
+
+
+def load_health_settings(version: int) -> tuple[int, settings.HealthSettings]:
+    """The expert health weights and band thresholds, with their version."""
+    return _health_settings(_db_key(), version)
+
+
+def save_health_settings(
+    scope: Scope, weights: dict[str, float], healthy_from: float, watch_from: float
+) -> int:
+    """Save new health weights and bands (admins; versioned, audited)."""
+    return _write(
+        lambda conn: settings.record_health_settings(conn, scope, weights, healthy_from, watch_from)
+    )
+
+
 # ------------------------------------------------------------------ growth
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
 def _products(db_key: str, version: int) -> pd.DataFrame:

@@ -472,6 +472,23 @@ class ProfileData:
     product_names: dict
     purchase: dict | None = None
     points: dict | None = None
+    health_weights: dict | None = None
+
+
+def _latest_run(conn: Connection, kind: str, column) -> dict | None:
+    """``column`` (params or stats) of the newest finished model run of ``kind``."""
+    return conn.execute(
+        select(column)
+        .where(ModelRun.kind == kind, ModelRun.status == "done")
+        .order_by(ModelRun.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def fetch_health_weights(conn: Connection) -> dict | None:
+    """The expert weights the newest health scores were computed with."""
+    params = _latest_run(conn, "health", ModelRun.params)
+    return dict(params["weights"]) if params and "weights" in params else None
 
 
 def _peer_comparison(
@@ -499,12 +516,7 @@ def fetch_purchase_outlook(conn: Connection, account_id: int, as_of: dt.date) ->
     Uses the parameters of the newest ``clv_purchase`` model run; None when the
     account has no transactions or no model was fitted.
     """
-    run = conn.execute(
-        select(ModelRun.stats)
-        .where(ModelRun.kind == "clv_purchase", ModelRun.status == "done")
-        .order_by(ModelRun.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    run = _latest_run(conn, "clv_purchase", ModelRun.stats)
     if not run:
         return None
     tx = read_frame(
@@ -611,4 +623,5 @@ def load_profile_data(
         },
         purchase=fetch_purchase_outlook(conn, aid, as_of),
         points=fetch_account_points(conn, aid, as_of),
+        health_weights=fetch_health_weights(conn),
     )

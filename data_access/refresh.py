@@ -44,7 +44,12 @@ from data_access.schema import (
     SurveyResponse,
     Transaction,
 )
-from data_access.settings import fetch_alert_rules, fetch_lifecycle_rules, fetch_tiering
+from data_access.settings import (
+    fetch_alert_rules,
+    fetch_health_settings,
+    fetch_lifecycle_rules,
+    fetch_tiering,
+)
 from data_access.sqlfuncs import month_of
 from data_access.versioning import bump_data_version
 
@@ -400,7 +405,10 @@ def run_refresh(
     transaction, so a failure leaves the previous snapshots intact.
     """
     say = progress or (lambda _m, _f: None)
-    settings = settings or HealthSettings()
+    health_version = 0
+    if settings is None:
+        with engine.connect() as conn:
+            health_version, settings = fetch_health_settings(conn)
     started = _now()
     say("Reading monthly aggregates", 0.05)
     with engine.connect() as conn:
@@ -460,6 +468,7 @@ def run_refresh(
             "healthy_from": settings.healthy_from,
             "watch_from": settings.watch_from,
             "as_of_months": as_of_months,
+            "settings_version": health_version,
         }
         run_id = record("health", MODEL_VERSION, params, stats)
         moves = stage_changes(sources, models["latest_inputs"], snaps, rules, rules_version)

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import Connection, func, insert, select, update
 
 from analytics.alerts import AlertRules
+from analytics.health import COMPONENTS, HealthSettings
 from analytics.lifecycle import LifecycleRules
 from analytics.playbooks import DEFAULT_PLAYBOOKS, Playbook
 from analytics.tiering import TieringSettings, TierSpec
@@ -18,9 +19,17 @@ from data_access.writes import NotPermitted, ValidationError
 TIERING = "tiering"
 LIFECYCLE = "lifecycle"
 ALERTS = "alert_rules"
+HEALTH = "health"
 PLAYBOOKS = "playbooks"
 SATISFACTION = "satisfaction"
-__all__ = ["AlertRules", "LifecycleRules", "Playbook", "TierSpec", "TieringSettings"]
+__all__ = [
+    "AlertRules",
+    "HealthSettings",
+    "LifecycleRules",
+    "Playbook",
+    "TierSpec",
+    "TieringSettings",
+]
 
 
 def _latest(conn: Connection, key: str) -> tuple[int, dict | None]:
@@ -214,3 +223,48 @@ def record_satisfaction_settings(conn: Connection, scope: Scope, min_n: int, day
     current = fetch_satisfaction_settings(conn)[1]
     value = {"min_n": int(min_n), "followup_days": int(days)}
     return _save(conn, scope, SATISFACTION, value, problems, current)
+
+
+def fetch_health_settings(conn: Connection) -> tuple[int, HealthSettings]:
+    """The expert health weights and band thresholds in force, with their version."""
+    version, value = _latest(conn, HEALTH)
+    if not value:
+        return 0, HealthSettings()
+    return version, HealthSettings(
+        weights={c: float(value["weights"][c]) for c in COMPONENTS},
+        healthy_from=float(value["healthy_from"]),
+        watch_from=float(value["watch_from"]),
+    )
+
+
+def record_health_settings(
+    conn: Connection,
+    scope: Scope,
+    weights: dict[str, float],
+    healthy_from: float,
+    watch_from: float,
+) -> int:
+    """Validate and save new health weights and bands (admins); the next refresh uses them.
+
+    Weights are stored normalised to sum to 1.
+    """
+    problems = []
+    if set(weights) != set(COMPONENTS) or any(w < 0 or w > 1 for w in weights.values()):
+        problems.append(("weights", "out_of_range"))
+    elif sum(weights.values()) <= 0:
+        problems.append(("weights", "required"))
+    if not 0 <= watch_from < healthy_from <= 100:
+        problems.append(("bands", "out_of_range"))
+    current = fetch_health_settings(conn)[1]
+    before = {
+        "weights": current.weights,
+        "healthy_from": current.healthy_from,
+        "watch_from": current.watch_from,
+    }
+    total = sum(weights.values()) or 1.0
+    value = {
+        "weights": {c: round(float(weights.get(c, 0)) / total, 4) for c in COMPONENTS},
+        "healthy_from": float(healthy_from),
+        "watch_from": float(watch_from),
+    }
+    return _save(conn, scope, HEALTH, value, problems, before)

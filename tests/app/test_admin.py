@@ -1,10 +1,14 @@
 """App: Data & users — user administration and the audit log (imports: browser tests)."""
 
+from collections.abc import Iterator
+
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
-from data_access import auth
+from data_access import auth, users
 from data_access.engine import create_engine_for
+from data_access.scope import Scope
 from tests.app.conftest import run_page
 
 
@@ -14,6 +18,38 @@ def _scalar(url: URL, sql: str) -> object:
         value = conn.execute(text(sql)).scalar()
     engine.dispose()
     return value
+
+
+def _drop_user(url: URL, username: str) -> None:
+    """Remove a user a test created (the PostgreSQL fixture is shared by the whole run)."""
+    engine = create_engine_for(url)
+    with engine.begin() as conn:
+        uid = conn.execute(text("SELECT id FROM users WHERE username = :u"), {"u": username})
+        for (user_id,) in uid.all():
+            conn.execute(text("DELETE FROM user_sessions WHERE user_id = :i"), {"i": user_id})
+            conn.execute(text("DELETE FROM audit_log WHERE user_id = :i"), {"i": user_id})
+            conn.execute(text("DELETE FROM users WHERE id = :i"), {"i": user_id})
+    engine.dispose()
+
+
+@pytest.fixture
+def temp_user(app_db: URL) -> Iterator[int]:
+    """A signed-in account manager created for one test and removed afterwards."""
+    engine = create_engine_for(app_db)
+    with engine.begin() as conn:
+        admin = conn.execute(text("SELECT id FROM users WHERE username = 'admin'")).scalar()
+        team = conn.execute(text("SELECT MIN(id) FROM teams")).scalar()
+        uid = users.create_user(
+            conn,
+            Scope(admin, "admin"),
+            "temp.user",
+            users.UserInput("临时用户", "account_manager", team),
+            "temporary-secret",
+        )
+        auth.create_session(conn, auth.verify_login(conn, "temp.user", "temporary-secret"))
+    engine.dispose()
+    yield uid
+    _drop_user(app_db, "temp.user")
 
 
 def test_admin_page_is_for_admins_only(app_db: URL) -> None:
@@ -35,6 +71,13 @@ def test_import_tab_offers_every_entity_with_a_template(app_db: URL) -> None:
     assert any("account + product + month" in c.value for c in at.caption)
 
 
+@pytest.fixture
+def cleanup_new_manager(app_db: URL) -> Iterator[None]:
+    yield
+    _drop_user(app_db, "new.manager")
+
+
+@pytest.mark.usefixtures("cleanup_new_manager")
 def test_admin_creates_a_user_who_can_then_sign_in(app_db: URL) -> None:
     at = run_page("pages/admin.py", app_db, "admin")
     at.text_input(key="_w_uc_username").input("new.manager")
@@ -63,20 +106,18 @@ def test_admin_creates_a_user_who_can_then_sign_in(app_db: URL) -> None:
     assert "secret" not in str(after)
 
 
-def test_deactivating_ends_sessions_and_admins_cannot_lock_themselves_out(app_db: URL) -> None:
+def test_deactivating_ends_sessions_and_admins_cannot_lock_themselves_out(
+    app_db: URL, temp_user: int
+) -> None:
     at = run_page("pages/admin.py", app_db, "admin")
-    users = at.selectbox(key="_w_ue_user")
-    manager = next(o for o in users.options if o.startswith("manager ·"))
-    users.select_index(users.options.index(manager)).run()
-    uid = _scalar(app_db, "SELECT id FROM users WHERE username = 'manager'")
-    engine = create_engine_for(app_db)
-    with engine.begin() as conn:
-        auth.create_session(conn, auth.verify_login(conn, "manager", "strata-demo"))
-    engine.dispose()
+    picker = at.selectbox(key="_w_ue_user")
+    picker.select_index(picker.options.index("temp.user · 临时用户")).run()
+    uid = temp_user
+    assert _scalar(app_db, f"SELECT COUNT(*) FROM user_sessions WHERE user_id = {uid}") == 1
     at.checkbox(key=f"_w_ue_{uid}_active").uncheck()
     at.button[[b.label for b in at.button].index("Save", 1)].click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == ["User manager saved."]
+    assert [s.value for s in at.success] == ["User temp.user saved."]
     assert not _scalar(app_db, f"SELECT active FROM users WHERE id = {uid}")
     assert (
         _scalar(
@@ -86,9 +127,9 @@ def test_deactivating_ends_sessions_and_admins_cannot_lock_themselves_out(app_db
         == 0
     )
     admin_id = _scalar(app_db, "SELECT id FROM users WHERE username = 'admin'")
-    users = at.selectbox(key="_w_ue_user")
-    users.select_index(
-        users.options.index(next(o for o in users.options if o.startswith("admin ·")))
+    picker = at.selectbox(key="_w_ue_user")
+    picker.select_index(
+        picker.options.index(next(o for o in picker.options if o.startswith("admin ·")))
     ).run()
     at.selectbox(key=f"_w_ue_{admin_id}_role").select_index(0)
     at.button[[b.label for b in at.button].index("Save", 1)].click().run()

@@ -20,6 +20,8 @@ def test_admin_saves_a_new_version(app_db: URL) -> None:
     assert not at.exception
     assert "Settings" in [t.value for t in at.title]
     assert len(at.sidebar.multiselect) == 0  # portfolio filters do not apply here
+    assert at.number_input(key="_w_hw_product_depth").value == 0.15  # health weights, built in
+    assert "Health score weights and bands" in [s.value for s in at.subheader]
     before = _scalar(app_db, "SELECT COUNT(*) FROM setting_versions")
     at.number_input(key="_w_wt_growth").set_value(0.2)
     at.button(key="save_tiering").click().run()
