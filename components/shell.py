@@ -13,7 +13,7 @@ from analytics.periods import add_months, month_end
 from components import cookies
 from components.i18n import LANGUAGES, current_language, fmt_month, label, t
 from data_access import cached
-from data_access.auth import UserInfo
+from data_access.auth import LoginThrottled, UserInfo
 from data_access.config import ConfigError
 from data_access.engine import DatabaseUnavailable
 from data_access.scope import Filters, Scope
@@ -177,7 +177,11 @@ def _submit_login() -> None:
     if not username or not password:
         st.session_state["login_error"] = "login.missing"
         return
-    result = cached.login(username, password)
+    try:
+        result = cached.login(username, password)
+    except LoginThrottled as exc:
+        st.session_state["login_error"] = ("login.throttled", {"seconds": exc.wait_seconds})
+        return
     if result is None:
         st.session_state["login_error"] = "login.failed"
         return
@@ -205,7 +209,9 @@ def _render_login(version: int) -> None:
             )
             st.form_submit_button(t("login.submit"), type="primary", on_click=_submit_login)
         error = st.session_state.get("login_error")
-        if error:
+        if isinstance(error, tuple):
+            st.error(t(error[0], **error[1]))
+        elif error:
             st.error(t(error))
         if cached.is_demo(version):
             st.info(t("login.demo_users"))

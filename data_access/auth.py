@@ -11,17 +11,31 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
-from data_access.schema import AppSetting, User, UserSession
+from data_access.schema import AppSetting, LoginFailure, User, UserSession
 from data_access.versioning import record_audit
 
 SESSION_DAYS = 7
 # The hash of a user who has no password yet (imported): no password matches it.
 NO_PASSWORD = "!"  # noqa: S105 - a marker, not a secret
+# Failed sign-ins for one user name within the window before each further attempt must
+# wait: 30 s after the 5th failure, doubling up to 15 minutes.
+FREE_FAILURES = 5
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+FIRST_DELAY = 30
+MAX_DELAY = 900
 _hasher = PasswordHasher()
 # Verifying against this when the user does not exist keeps timing alike.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+class LoginThrottled(RuntimeError):
+    """Too many failed sign-ins for this user name; try again after ``wait_seconds``."""
+
+    def __init__(self, wait_seconds: int) -> None:
+        super().__init__(f"try again in {wait_seconds} s")
+        self.wait_seconds = wait_seconds
 
 
 @dataclass(frozen=True)
@@ -56,20 +70,48 @@ def _user_info(row) -> UserInfo:
     )
 
 
+def _login_key(username: str) -> str:
+    return username.strip().lower()[:64]
+
+
+def login_wait(conn: Connection, username: str, now: dt.datetime | None = None) -> int:
+    """Seconds this user name must wait before the next sign-in attempt (0: none)."""
+    now = now or _now()
+    key = _login_key(username)
+    count, last = conn.execute(
+        select(func.count(), func.max(LoginFailure.at)).where(
+            LoginFailure.username == key, LoginFailure.at > now - FAILURE_WINDOW
+        )
+    ).one()
+    if count < FREE_FAILURES or last is None:
+        return 0
+    delay = min(FIRST_DELAY * 2 ** (count - FREE_FAILURES), MAX_DELAY)
+    return max(0, int((last + dt.timedelta(seconds=delay) - now).total_seconds() + 0.999))
+
+
 def verify_login(conn: Connection, username: str, password: str) -> UserInfo | None:
     """The active user with this username and password, or None.
 
     The answer does not say which of the two was wrong, and takes about as long
-    for an unknown user as for a wrong password.
+    for an unknown user as for a wrong password. Failures are counted per user name
+    (known or not); after five within 15 minutes, attempts are refused without checking
+    the password until a growing delay has passed (:class:`LoginThrottled`).
     """
+    wait = login_wait(conn, username)
+    if wait:
+        raise LoginThrottled(wait)
     row = conn.execute(
         select(User.__table__).where(User.username == username.strip(), User.active.is_(True))
     ).one_or_none()
     try:
         _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
+        conn.execute(insert(LoginFailure).values(username=_login_key(username), at=_now()))
         return None
-    return _user_info(row) if row else None
+    if row is None:
+        return None
+    conn.execute(delete(LoginFailure).where(LoginFailure.username == _login_key(username)))
+    return _user_info(row)
 
 
 def fetch_user(conn: Connection, user_id: int) -> UserInfo | None:

@@ -88,6 +88,16 @@ class UserSession(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+class LoginFailure(Base):
+    """A failed sign-in for a user name (known or not); repeated failures slow sign-in down."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
 class Account(Base):
     __tablename__ = "accounts"
     __table_args__ = (

@@ -45,6 +45,17 @@ def test_wrong_password_gets_a_clear_message(app_db: URL) -> None:
     assert len(at.metric) == 0
 
 
+def test_repeated_failures_ask_the_user_to_wait(app_db: URL) -> None:
+    at = run_page("app.py", app_db)
+    for _ in range(6):
+        at.text_input(key="_w_username").set_value("intruder")
+        at.text_input(key="_w_password").set_value("guess")
+        at.button[0].click().run()
+    message = at.error[0].value
+    assert message.startswith("Too many failed sign-ins for this user name.")
+    assert "wait 30 seconds" in message or "wait 29 seconds" in message
+
+
 def test_right_password_opens_the_overview(app_db: URL) -> None:
     at = run_page("app.py", app_db)
     at.text_input(key="_w_username").set_value("exec")

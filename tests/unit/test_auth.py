@@ -1,14 +1,16 @@
 """Unit: data_access.auth — hashed passwords, signed expiring cookies, logout, preferences."""
 
 import datetime as dt
+import logging
 
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.engine import URL
 
-from data_access import auth
+from data_access import auth, users
 from data_access.engine import create_engine_for
-from data_access.schema import AuditLog, User, UserSession
+from data_access.schema import AuditLog, LoginFailure, User, UserSession
+from data_access.scope import Scope
 from data_access.versioning import bump_data_version, fetch_data_version
 
 
@@ -115,3 +117,52 @@ def test_data_version_only_goes_up(sqlite_url: URL) -> None:
         after = bump_data_version(conn)
     assert after == before + 1
     engine.dispose()
+
+
+def test_repeated_failures_slow_sign_in_down(sqlite_url: URL) -> None:
+    engine = create_engine_for(sqlite_url)
+    for _ in range(auth.FREE_FAILURES):
+        with engine.begin() as conn:
+            assert auth.verify_login(conn, "exec", "guess") is None
+    with engine.begin() as conn, pytest.raises(auth.LoginThrottled) as exc:
+        auth.verify_login(conn, "exec", "strata-demo")  # even the right password waits
+    assert 25 <= exc.value.wait_seconds <= 30
+    with engine.connect() as conn:
+        later = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=31)
+        assert auth.login_wait(conn, "EXEC ", later) == 0  # same user name, case-folded
+        assert auth.login_wait(conn, "manager") == 0  # other users are not affected
+        conn.execute(update(LoginFailure).values(at=LoginFailure.at - dt.timedelta(seconds=31)))
+        assert auth.verify_login(conn, "exec", "strata-demo") is not None
+        assert conn.execute(select(func.count()).select_from(LoginFailure)).scalar() == 0
+    engine.dispose()
+
+
+def test_unknown_user_names_are_throttled_too(sqlite_url: URL) -> None:
+    engine = create_engine_for(sqlite_url)
+    for _ in range(auth.FREE_FAILURES):
+        with engine.begin() as conn:
+            auth.verify_login(conn, "nobody", "guess")
+    with engine.begin() as conn, pytest.raises(auth.LoginThrottled):
+        auth.verify_login(conn, "nobody", "guess")
+    engine.dispose()
+
+
+def test_passwords_never_reach_the_logs(sqlite_url: URL, caplog: pytest.LogCaptureFixture) -> None:
+    """Even with every SQL statement and its parameters logged, no password shows."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
+    engine = create_engine_for(sqlite_url)
+    admin = Scope(3, "admin")
+    with engine.begin() as conn:
+        auth.verify_login(conn, "exec", "wrong-Secret-123")
+        auth.verify_login(conn, "exec", "strata-demo")
+        uid = users.create_user(
+            conn, admin, "log.check", users.UserInput("Log", "executive", None), "first-Secret-456"
+        )
+        users.reset_password(conn, admin, uid, "second-Secret-789")
+        audit = conn.execute(select(AuditLog.after).where(AuditLog.entity_id == str(uid))).all()
+    engine.dispose()
+    assert "INSERT INTO users" in caplog.text  # the statements were logged
+    for secret in ("wrong-Secret-123", "strata-demo", "first-Secret-456", "second-Secret-789"):
+        assert secret not in caplog.text
+        assert secret not in str(audit)
