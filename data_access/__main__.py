@@ -1,4 +1,4 @@
-"""Command line: ``python -m data_access {migrate,demo-db,ensure-demo,refresh,import}``."""
+"""Command line: ``python -m data_access COMMAND`` (``--help`` lists the commands)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from data_access import importing, migrate, refresh, seed
+from data_access import backup, importing, migrate, refresh, seed
 from data_access.config import ConfigError, database_url
 from data_access.demo import DemoSpec
 from data_access.engine import (
@@ -142,6 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument(
         "--as-user", default="admin", help="the admin the import is recorded under (audit log)"
     )
+    bk = sub.add_parser("backup", help="copy the embedded SQLite database while the app runs")
+    bk.add_argument(
+        "file", type=Path, nargs="?", help="target file (default: data/backups/strata-<time>.db)"
+    )
+    rs = sub.add_parser("restore", help="replace the embedded database's content with a backup")
+    rs.add_argument("file", type=Path, help="a file written by the backup command")
     args = parser.parse_args(argv)
 
     try:
@@ -157,6 +163,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "migrate":
             migrate.upgrade(engine)
             print(f"Database at {where} is at the newest schema.")
+        elif args.command == "backup":
+            target = (
+                args.file
+                or Path("data") / "backups" / f"strata-{dt.datetime.now():%Y%m%d-%H%M%S}.db"
+            )
+            size = backup.backup(url, target)
+            print(f"Backed up {where} to {target} ({size / 1048576:.1f} MB).")
+        elif args.command == "restore":
+            version = backup.restore(engine, args.file)
+            print(f"Restored {where} from {args.file}; data version is now {version}.")
         elif args.command == "import":
             migrate.upgrade(engine)
             return _import(engine, args)
@@ -183,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{written['revenue_monthly']:,} monthly revenue rows "
                 f"in {time.perf_counter() - started:.1f} s."
             )
-    except seed.DatabaseNotEmpty as exc:
+    except (seed.DatabaseNotEmpty, backup.BackupError) as exc:
         print(f"strata: {exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:

@@ -139,10 +139,10 @@ def table_checksums(engine: Engine) -> dict[str, tuple[int, str]]:
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
-def import_engine(
+def own_engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
-    """A small writable portfolio of its own (imports change tiers and revenue)."""
+    """A small portfolio of the test module's own, to write to freely (imports, load)."""
     spec = DemoSpec(n_accounts=120, seed=11, end_month=dt.date(2026, 6, 1))
     if request.param == "sqlite":
         url = make_url(f"sqlite:///{tmp_path_factory.mktemp('imports') / 'strata.db'}")

@@ -1,10 +1,12 @@
 """Unit: data_access.config — where the database URL comes from."""
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from data_access.config import DEFAULT_SQLITE_PATH, ConfigError, database_url
+from data_access.config import DEFAULT_SQLITE_PATH, ROOT, ConfigError, database_url
+from data_access.import_files import MAX_BYTES
 
 
 def test_default_is_embedded_sqlite_file(tmp_path: Path) -> None:
@@ -43,3 +45,11 @@ def test_broken_secrets_file_is_reported(tmp_path: Path) -> None:
     secrets.write_text("[connections.strata\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         database_url(environ={}, secrets_path=secrets)
+
+
+def test_production_configuration_hides_errors_limits_uploads_and_checks_xsrf() -> None:
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["client"]["showErrorDetails"] == "none"
+    assert config["server"]["enableXsrfProtection"] is True
+    assert config["server"]["maxUploadSize"] * 1024 * 1024 == MAX_BYTES
+    assert config["server"]["address"] == "127.0.0.1"

@@ -34,15 +34,15 @@ def test_the_corpus_is_large_enough() -> None:
 
 
 def test_every_malformed_file_is_rejected_precisely_and_writes_nothing(
-    import_engine: Engine,
+    own_engine: Engine,
 ) -> None:
-    before = table_checksums(import_engine)
-    file_before = _file_digest(import_engine)
+    before = table_checksums(own_engine)
+    file_before = _file_digest(own_engine)
     messages = {lang: error_messages(lang) for lang in ("en", "zh")}
     wrong = []
     for name, case in EXPECTED.items():
         checked, result = run_import(
-            import_engine, ADMIN, case["entity"], (CORPUS / name).read_bytes(), name
+            own_engine, ADMIN, case["entity"], (CORPUS / name).read_bytes(), name
         )
         hits = [
             p
@@ -59,5 +59,5 @@ def test_every_malformed_file_is_rejected_precisely_and_writes_nothing(
             assert not text.startswith(case["code"]), (name, text)
             assert "{" not in text, (name, text)
     assert wrong == []
-    assert table_checksums(import_engine) == before
-    assert _file_digest(import_engine) == file_before
+    assert table_checksums(own_engine) == before
+    assert _file_digest(own_engine) == file_before

@@ -122,14 +122,14 @@ def test_chinese_headers_are_mapped_automatically() -> None:
     }
 
 
-def test_the_same_file_twice_changes_nothing_in_every_format(import_engine: Engine) -> None:
-    extract = _revenue_extract(import_engine)
+def test_the_same_file_twice_changes_nothing_in_every_format(own_engine: Engine) -> None:
+    extract = _revenue_extract(own_engine)
     extract["month"] = pd.to_datetime(extract["month"]).dt.strftime("%Y年%m月")
     chinese = extract.rename(
         columns={"account": "客户编号", "product": "产品代码", "month": "月份", "revenue": "收入"}
     )
-    before = table_checksums(import_engine)
-    version = _version(import_engine)
+    before = table_checksums(own_engine)
+    version = _version(own_engine)
     files = {
         "utf8.csv": extract.to_csv(index=False).encode("utf-8"),
         "bom.csv": chinese.to_csv(index=False).encode("utf-8-sig"),
@@ -137,27 +137,27 @@ def test_the_same_file_twice_changes_nothing_in_every_format(import_engine: Engi
         "sheet.xlsx": _xlsx(chinese),
     }
     for name, data in files.items():
-        checked, result = importing.run_import(import_engine, ADMIN, "revenue", data, name)
+        checked, result = importing.run_import(own_engine, ADMIN, "revenue", data, name)
         assert checked.ok, (name, checked.problems[:3])
         assert (result.inserted, result.updated, result.unchanged) == (0, 0, len(extract)), name
         assert result.data_version is None
-    assert table_checksums(import_engine) == before
-    assert _version(import_engine) == version
+    assert table_checksums(own_engine) == before
+    assert _version(own_engine) == version
 
 
-def test_changed_revenue_updates_the_fact_and_its_rollup(import_engine: Engine) -> None:
-    extract = _revenue_extract(import_engine, 50)
+def test_changed_revenue_updates_the_fact_and_its_rollup(own_engine: Engine) -> None:
+    extract = _revenue_extract(own_engine, 50)
     row = extract.iloc[7]
     extract.loc[7, "revenue"] = row["revenue"] + 1000
     new = pd.DataFrame(
         [{"account": row["account"], "product": row["product"], "month": "2019-01", "revenue": 5}]
     )
     data = pd.concat([extract, new]).to_csv(index=False).encode()
-    version = _version(import_engine)
-    _, result = importing.run_import(import_engine, ADMIN, "revenue", data, "rev.csv")
+    version = _version(own_engine)
+    _, result = importing.run_import(own_engine, ADMIN, "revenue", data, "rev.csv")
     assert (result.inserted, result.updated) == (1, 1)
     assert result.data_version == version + 1
-    with import_engine.connect() as conn:
+    with own_engine.connect() as conn:
         aid = conn.execute(select(Account.id).where(Account.code == row["account"])).scalar()
         month = pd.Timestamp(row["month"]).date()
         fact = conn.execute(
@@ -178,12 +178,12 @@ def test_changed_revenue_updates_the_fact_and_its_rollup(import_engine: Engine) 
     assert audit.after["changes"][0]["changed"]["revenue"][1] == pytest.approx(
         row["revenue"] + 1000
     )
-    _, again = importing.run_import(import_engine, ADMIN, "revenue", data, "rev.csv")
+    _, again = importing.run_import(own_engine, ADMIN, "revenue", data, "rev.csv")
     assert (again.inserted, again.updated, again.data_version) == (0, 0, None)
 
 
-def test_accounts_upsert_by_code_with_tier_history_and_new_parents(import_engine: Engine) -> None:
-    with import_engine.connect() as conn:
+def test_accounts_upsert_by_code_with_tier_history_and_new_parents(own_engine: Engine) -> None:
+    with own_engine.connect() as conn:
         code, tier = conn.execute(
             select(Account.code, Account.tier).where(Account.tier == "basic").limit(1)
         ).one()
@@ -213,10 +213,10 @@ def test_accounts_upsert_by_code_with_tier_history_and_new_parents(import_engine
         },
     ]
     data = pd.DataFrame(rows).to_csv(index=False).encode()
-    checked, result = importing.run_import(import_engine, ADMIN, "accounts", data, "acc.csv")
+    checked, result = importing.run_import(own_engine, ADMIN, "accounts", data, "acc.csv")
     assert checked.ok, checked.problems
     assert (result.inserted, result.updated) == (2, 1)
-    with import_engine.connect() as conn:
+    with own_engine.connect() as conn:
         accounts = {
             r.code: r
             for r in conn.execute(
@@ -234,11 +234,11 @@ def test_accounts_upsert_by_code_with_tier_history_and_new_parents(import_engine
     assert accounts["G000002"].parent_id == accounts["G000001"].id
     assert accounts[code].name == "改名后的客户"
     assert [tuple(m) for m in moves] == [("value", tier)]
-    _, again = importing.run_import(import_engine, ADMIN, "accounts", data, "acc.csv")
+    _, again = importing.run_import(own_engine, ADMIN, "accounts", data, "acc.csv")
     assert (again.inserted, again.updated) == (0, 0)
 
 
-def test_interventions_upsert_by_reference_and_bump_their_version(import_engine: Engine) -> None:
+def test_interventions_upsert_by_reference_and_bump_their_version(own_engine: Engine) -> None:
     frame = pd.DataFrame(
         [
             {
@@ -252,13 +252,13 @@ def test_interventions_upsert_by_reference_and_bump_their_version(import_engine:
         ]
     )
     _, first = importing.run_import(
-        import_engine, ADMIN, "interventions", frame.to_csv(index=False).encode(), "i.csv"
+        own_engine, ADMIN, "interventions", frame.to_csv(index=False).encode(), "i.csv"
     )
     frame.loc[0, "status"] = "in_progress"
     _, second = importing.run_import(
-        import_engine, ADMIN, "interventions", frame.to_csv(index=False).encode(), "i.csv"
+        own_engine, ADMIN, "interventions", frame.to_csv(index=False).encode(), "i.csv"
     )
-    with import_engine.connect() as conn:
+    with own_engine.connect() as conn:
         row = conn.execute(
             select(
                 InterventionRecord.kind, InterventionRecord.status, InterventionRecord.version
@@ -268,22 +268,22 @@ def test_interventions_upsert_by_reference_and_bump_their_version(import_engine:
     assert tuple(row) == ("business_review", "in_progress", 2)
 
 
-def test_imported_users_cannot_sign_in_until_a_password_is_set(import_engine: Engine) -> None:
+def test_imported_users_cannot_sign_in_until_a_password_is_set(own_engine: Engine) -> None:
     data = "用户名,姓名,角色,团队\nnew_am,新经理,客户经理,EAST-1\n".encode("gbk")
-    checked, result = importing.run_import(import_engine, ADMIN, "users", data, "u.csv")
+    checked, result = importing.run_import(own_engine, ADMIN, "users", data, "u.csv")
     assert checked.ok, checked.problems
     assert result.inserted == 1
-    with import_engine.connect() as conn:
+    with own_engine.connect() as conn:
         assert verify_login(conn, "new_am", "!") is None
         assert verify_login(conn, "new_am", "") is None
 
 
 def test_a_failure_while_writing_rolls_everything_back(
-    import_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    own_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    extract = _revenue_extract(import_engine, 20)
+    extract = _revenue_extract(own_engine, 20)
     extract["revenue"] += 1
-    before = table_checksums(import_engine)
+    before = table_checksums(own_engine)
 
     def fail(*_args) -> None:
         raise RuntimeError("disk full")
@@ -291,31 +291,29 @@ def test_a_failure_while_writing_rolls_everything_back(
     monkeypatch.setattr(importing, "_refresh_rollup", fail)
     with pytest.raises(RuntimeError):
         importing.run_import(
-            import_engine, ADMIN, "revenue", extract.to_csv(index=False).encode(), "r.csv"
+            own_engine, ADMIN, "revenue", extract.to_csv(index=False).encode(), "r.csv"
         )
-    assert table_checksums(import_engine) == before
+    assert table_checksums(own_engine) == before
 
 
-def test_only_admins_import(import_engine: Engine) -> None:
+def test_only_admins_import(own_engine: Engine) -> None:
     with pytest.raises(NotPermitted):
         importing.run_import(
-            import_engine, Scope(1, "executive"), "revenue", b"account\nC1\n", "r.csv"
+            own_engine, Scope(1, "executive"), "revenue", b"account\nC1\n", "r.csv"
         )
 
 
-def test_presets_are_saved_versioned(import_engine: Engine) -> None:
-    with import_engine.begin() as conn:
+def test_presets_are_saved_versioned(own_engine: Engine) -> None:
+    with own_engine.begin() as conn:
         importing.record_preset(conn, ADMIN, "revenue", "核心系统", {"account": "客户号"})
-    with import_engine.connect() as conn:
+    with own_engine.connect() as conn:
         assert importing.fetch_presets(conn)["revenue"]["核心系统"] == {"account": "客户号"}
 
 
 def test_the_command_line_imports_and_reports(
-    import_engine: Engine, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys
+    own_engine: Engine, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    monkeypatch.setenv(
-        "STRATA_DATABASE_URL", import_engine.url.render_as_string(hide_password=False)
-    )
+    monkeypatch.setenv("STRATA_DATABASE_URL", own_engine.url.render_as_string(hide_password=False))
     good = tmp_path / "lc.csv"
     good.write_text(
         "客户编号,阶段,日期,原因\nC100001,mature,2024-02-01,CRM\n", encoding="utf-8-sig"

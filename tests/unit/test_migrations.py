@@ -1,11 +1,12 @@
 """Unit: Alembic migrations build exactly the schema of data_access.schema, on both databases."""
 
+import hashlib
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from data_access import migrate
@@ -42,3 +43,50 @@ def test_empty_postgresql_upgrades_to_head() -> None:
     engine = create_engine_for(fresh_pg_database("strata_test_migrations"))
     _round_trip(engine)
     engine.dispose()
+
+
+def _content(engine: Engine, columns: dict[str, list[str]]) -> dict[str, tuple[int, str]]:
+    """Row count and checksum of the given columns of each table (rows in a fixed order)."""
+    out = {}
+    with engine.connect() as conn:
+        for table, cols in columns.items():
+            quoted = ", ".join(f'"{c}"' for c in cols)
+            order = ", ".join(f'CAST("{c}" AS TEXT)' for c in cols)  # JSON has no ordering
+            rows = conn.execute(text(f'SELECT {quoted} FROM "{table}" ORDER BY {order}')).all()
+            digest = hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
+            out[table] = (len(rows), digest)
+    return out
+
+
+def _columns(engine: Engine) -> dict[str, list[str]]:
+    insp = inspect(engine)
+    return {
+        t: sorted(c["name"] for c in insp.get_columns(t))
+        for t in insp.get_table_names()
+        if t != "alembic_version"
+    }
+
+
+def test_round_trips_on_a_filled_database_keep_the_data(own_engine: Engine, tmp_path) -> None:
+    """Upgrade → downgrade → upgrade leaves every row of the older schema as it was.
+
+    Undoing the newest migration and redoing it leaves the whole database unchanged.
+    Going back to the first schema drops what only newer schemas can hold (their tables
+    and columns come back empty); every column of the first schema keeps all its rows.
+    """
+    first = create_engine_for(make_url(f"sqlite:///{tmp_path / 'first.db'}"))
+    migrate.upgrade(first, "0001")
+    old = _columns(first)
+    first.dispose()
+    migrate.upgrade(own_engine)
+    head = _columns(own_engine)
+    before, before_old = _content(own_engine, head), _content(own_engine, old)
+    assert before["accounts"][0] == 120
+    assert before["revenue_monthly"][0] > 1000
+    migrate.downgrade(own_engine, "-1")
+    migrate.upgrade(own_engine)
+    assert _content(own_engine, head) == before
+    migrate.downgrade(own_engine, "0001")
+    migrate.upgrade(own_engine)
+    assert migrate.is_current(own_engine)
+    assert _content(own_engine, old) == before_old
