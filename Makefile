@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8501
 ACCOUNTS ?= 2000
 
-.PHONY: run test lint demo-db refresh migrate format clean bench-import
+.PHONY: run test lint demo-db refresh migrate format clean bench-import bench-load
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ refresh: $(VENV)/.stamp-runtime
 ## bench-import: time a 100,000-row import on SQLite and PostgreSQL (prints a table)
 bench-import: $(VENV)/.stamp-runtime
 	$(PY) bench/imports.py
+
+## bench-load: 20 concurrent browser sessions click through every page (SESSIONS=, ROUNDS=)
+bench-load: $(VENV)/.stamp-dev
+	$(PY) bench/load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -295,16 +295,17 @@ def _cluster_ols(
     bse = np.full(design.shape[1], np.nan)
     if not keep:
         return params, bse
+    n, k = len(y), len(keep)
+    scale = np.sqrt((n - 1) / (n - k - absorbed)) if n - k - absorbed > 0 else np.nan
     with warnings.catch_warnings():
-        # A degenerate subgroup yields a non-finite standard error; callers drop it.
+        # A degenerate subgroup yields a non-finite standard error (statsmodels computes
+        # it lazily, so it is read inside this block); callers drop it.
         warnings.simplefilter("ignore", RuntimeWarning)
         fit = sm.OLS(y.to_numpy(float), design[:, keep]).fit(
             cov_type="cluster", cov_kwds={"groups": pd.factorize(groups)[0]}
         )
-    n, k = len(y), len(keep)
-    scale = np.sqrt((n - 1) / (n - k - absorbed)) if n - k - absorbed > 0 else np.nan
-    params[keep] = np.asarray(fit.params)
-    bse[keep] = np.asarray(fit.bse) * scale
+        params[keep] = np.asarray(fit.params)
+        bse[keep] = np.asarray(fit.bse) * scale
     return params, bse
 
 

@@ -57,6 +57,11 @@ def profile_link_column() -> object:
     return st.column_config.LinkColumn(t("col.code"), display_text=r"account=(.*)$")
 
 
+def escape_markdown(text: object) -> str:
+    """Free text (names, notes, titles) for Markdown elements: shown as typed, never as markup."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]<>()#+-.!|~$:" else ch for ch in str(text))
+
+
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix text cells that a spreadsheet would run as a formula with an apostrophe."""
     out = frame.copy()

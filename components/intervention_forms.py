@@ -18,6 +18,7 @@ from analytics.playbooks import Playbook
 from components import cards
 from components.i18n import current_language, fmt_date, fmt_money, label, t
 from data_access import cached
+from data_access.engine import DatabaseUnavailable
 from data_access.interventions import TRANSITIONS, InterventionInput, form_token
 from data_access.schema import (
     INTERVENTION_KINDS,
@@ -57,6 +58,8 @@ def _attempt(save: Callable[[], T], on_conflict: Callable[[Conflict], None] | No
         _show_problems(exc)
     except NotPermitted:
         st.error(t("form.not_permitted"))
+    except DatabaseUnavailable:
+        st.error(t("form.not_saved_db"))
     except Conflict as exc:
         if on_conflict is None:
             raise
@@ -244,7 +247,7 @@ def render_detail(ctx, iv: dict) -> None:
     iv_id = int(iv["id"])
     # The version this user started from; a refused save moves it to what is stored.
     expected = st.session_state.setdefault(_version_key(iv_id), int(iv["version"]))
-    st.subheader(f"#{iv_id} · {iv['title']}")
+    st.subheader(f"#{iv_id} · {cards.escape_markdown(iv['title'])}")
     facts = {
         t("iv.account"): f"{iv['account_code']} · {iv['account_name']}",
         t("form.field.kind"): label("intervention", iv["kind"], lang),

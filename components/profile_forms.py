@@ -13,6 +13,7 @@ import streamlit as st
 
 from components.i18n import current_language, label, t
 from data_access import cached
+from data_access.engine import DatabaseUnavailable
 from data_access.schema import BUYING_ROLES, CHANNELS
 from data_access.writes import (
     Conflict,
@@ -78,6 +79,8 @@ def render_interaction_form(p, ctx) -> None:
                 _show_problems(exc)
             except NotPermitted:
                 st.error(t("form.not_permitted"))
+            except DatabaseUnavailable:
+                st.error(t("form.not_saved_db"))
             else:
                 st.session_state[FLASH] = t("form.saved_interaction")
                 st.rerun()
@@ -145,6 +148,8 @@ def render_contact_forms(p, ctx) -> None:
                 _show_problems(exc)
             except NotPermitted:
                 st.error(t("form.not_permitted"))
+            except DatabaseUnavailable:
+                st.error(t("form.not_saved_db"))
             else:
                 st.session_state[FLASH] = t("form.saved_contact", name=data.name)
                 st.rerun()
@@ -171,6 +176,8 @@ def render_contact_forms(p, ctx) -> None:
                     _show_problems(exc)
                 except NotPermitted:
                     st.error(t("form.not_permitted"))
+                except DatabaseUnavailable:
+                    st.error(t("form.not_saved_db"))
                 except Conflict as exc:
                     st.session_state[version_key] = int(exc.current["version"])
                     st.error(t("form.conflict"))

@@ -262,7 +262,7 @@ def product_names(p) -> dict[str, str]:
 
 def _render_header(p) -> None:
     h = p.header
-    st.title(h["name"])
+    st.title(cards.escape_markdown(h["name"]))
     team = h["team_zh"] if current_language() == "zh" else h["team_en"]
     st.caption(
         " · ".join(
@@ -285,12 +285,7 @@ def _render_changes(p) -> None:
     with st.container(border=True):
         st.markdown(f"**{t('profile.changes_title')}**")
         for sentence in change_sentences(p):
-            st.markdown(f"- {_escape(sentence)}")
-
-
-def _escape(text: str) -> str:
-    """Markdown-escape free text so names and notes never render as markup."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]<>()#+-.!|~$" else ch for ch in str(text))
+            st.markdown(f"- {cards.escape_markdown(sentence)}")
 
 
 def _render_health(p) -> None:
@@ -585,7 +580,8 @@ def _render_needs(p) -> None:
             st.caption(t("profile.no_notes"))
         for r in notes.itertuples():
             st.markdown(
-                f"- {fmt_date(r.occurred_on.date())} · {_escape(r.by or '—')}: {_escape(r.notes)}"
+                f"- {fmt_date(r.occurred_on.date())} · "
+                f"{cards.escape_markdown(r.by or '—')}: {cards.escape_markdown(r.notes)}"
             )
     with right:
         st.markdown(f"**{t('profile.service_issues')}**")
@@ -597,7 +593,7 @@ def _render_needs(p) -> None:
             st.caption(t("profile.no_service_issues"))
         for r in issues.itertuples():
             st.markdown(
-                f"- {_escape(r.title)} · {label('status', r.status)} · "
+                f"- {cards.escape_markdown(r.title)} · {label('status', r.status)} · "
                 f"{t('profile.due', date=fmt_date(r.due_on.date()) if pd.notna(r.due_on) else '—')}"
             )
         st.markdown(f"**{t('profile.whitespace_title')}**")

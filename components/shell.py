@@ -149,10 +149,12 @@ def _browser_cookie() -> str | None:
         return None
 
 
-def _current_user() -> UserInfo | None:
+def _current_user(degraded: bool = False) -> UserInfo | None:
     user = st.session_state.get("user")
     if user is not None:
-        if cached.session_is_live(st.session_state["session_id"]):
+        # During an outage the revocation check cannot run; the signed-in tab keeps what
+        # it has loaded (nothing new can be read or written until the database is back).
+        if degraded or cached.session_is_live(st.session_state["session_id"]):
             return user
         _end_session()
         return None
@@ -315,11 +317,41 @@ def _render_user_box(user: UserInfo) -> None:
             cookies.set(SESSION_COOKIE, pending[0], pending[1])
 
 
-def _render_unavailable(message: str) -> None:
+RETRY_SECONDS = 3
+
+
+@st.fragment(run_every=dt.timedelta(seconds=RETRY_SECONDS))
+def _wait_for_database() -> None:
+    """Check the database every few seconds and reload the page once it answers again."""
+    if cached.database_answers():
+        st.rerun(scope="app")
+    st.caption(t("shell.retrying", seconds=RETRY_SECONDS))
+
+
+def _render_unavailable(message: str, poll: bool = True) -> None:
     st.error(t("shell.db_unavailable"))
+    if poll:
+        _wait_for_database()
     with st.expander(t("shell.details")):
         st.code(message, language=None)
     st.button(t("shell.retry"), type="primary")
+
+
+def _data_version() -> tuple[int, bool]:
+    """The data version, and whether the database is down and the last one is used.
+
+    A signed-in tab keeps working from its caches through a short outage: pages it has
+    loaded still show, saves report that nothing was saved, and input stays in the forms.
+    """
+    try:
+        version = cached.data_version()
+    except DatabaseUnavailable:
+        last = st.session_state.get("_data_version")
+        if last is None or st.session_state.get("user") is None:
+            raise
+        return last, True
+    st.session_state["_data_version"] = version
+    return version, False
 
 
 @contextlib.contextmanager
@@ -335,9 +367,15 @@ def page(key: str) -> Iterator[PageContext]:
     st.set_page_config(
         page_title=f"{t(spec.label_key)} · {t('app.name')}", page_icon="📊", layout="wide"
     )
+    degraded = False
     try:
-        version = cached.data_version()
-        user = _current_user()
+        version, degraded = _data_version()
+        if degraded:
+            # In the sidebar: the main area keeps its layout, so open forms stay open.
+            with st.sidebar:
+                st.warning(t("shell.db_degraded"))
+                _wait_for_database()
+        user = _current_user(degraded)
         if user is None:
             _render_login(version)
             st.stop()
@@ -358,5 +396,5 @@ def page(key: str) -> Iterator[PageContext]:
         _render_user_box(user)
         yield PageContext(user, scope, filters, version, current_language())
     except (DatabaseUnavailable, ConfigError) as exc:
-        _render_unavailable(str(exc))
+        _render_unavailable(str(exc), poll=not degraded)
         st.stop()

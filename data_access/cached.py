@@ -34,8 +34,13 @@ from data_access import (
     users,
     writes,
 )
-from data_access.config import database_url
-from data_access.engine import DatabaseUnavailable, create_engine_for, describe_error
+from data_access.config import ConfigError, database_url
+from data_access.engine import (
+    DatabaseUnavailable,
+    check_connection,
+    create_engine_for,
+    describe_error,
+)
 from data_access.scope import Filters, Scope
 from data_access.versioning import fetch_data_version
 
@@ -84,6 +89,15 @@ def _write(work: Callable[[Connection], T]) -> T:
 
 
 # ------------------------------------------------------------------ auth
+def database_answers() -> bool:
+    """Whether the database answers a trivial query right now (never raises)."""
+    try:
+        check_connection(engine())
+    except (DatabaseUnavailable, ConfigError):
+        return False
+    return True
+
+
 def data_version() -> int:
     """Current data version (not cached: it is what makes caches fresh)."""
     return _read(fetch_data_version)

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,90 +13,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from data_access.engine import create_engine_for
-from tests.conftest import chromium_path, require_or_skip
+from tests.e2e.conftest import Server, _login, _login_form_only
 
 pytestmark = pytest.mark.browser
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGE_URLS = ["/", "/accounts"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`streamlit run app.py` on a free loopback port against one SQLite file."""
-
-    def __init__(self, db_file: Path, log: Path) -> None:
-        self.db = db_file
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "STRATA_DATABASE_URL": f"sqlite:///{db_file}"}
-        self._log = log.open("w")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(self.port),
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        raise RuntimeError(f"streamlit did not start; log:\n{log.read_text()}")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self._log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    exe = chromium_path()
-    if exe is None:
-        require_or_skip("Chromium is not installed (Debian package 'chromium')")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        require_or_skip("playwright is not installed (requirements-dev.txt)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _db_copy(source: Path, tmp: Path) -> Path:
@@ -117,16 +32,6 @@ def server(sqlite_fixture_file: Path, tmp_path_factory: pytest.TempPathFactory) 
     srv = Server(_db_copy(sqlite_fixture_file, tmp), tmp / "streamlit.log")
     yield srv
     srv.stop()
-
-
-def _login_form_only(page) -> None:
-    from playwright.sync_api import expect
-
-    expect(page.get_by_role("textbox", name="Username")).to_be_visible(timeout=30_000)
-    expect(page.get_by_role("textbox", name="Password")).to_be_visible()
-    # Elements of the previous run linger until the new run finishes: wait them out.
-    for selector in ('[data-testid="stMetric"]', '[data-testid="stDataFrame"]', ".js-plotly-plot"):
-        expect(page.locator(selector)).to_have_count(0, timeout=30_000)
 
 
 def _active_accounts(db: Path) -> int:
@@ -261,21 +166,6 @@ def test_search_open_profile_and_download_brief(browser, server, sqlite_fixture_
     assert name in pdf_text
     assert revenue in pdf_text
     context.close()
-
-
-def _login(page, user: str) -> None:
-    from playwright.sync_api import expect
-
-    page.get_by_role("textbox", name="Username").fill(user)
-    page.get_by_role("textbox", name="Password").fill("strata-demo")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("stSidebar").get_by_role("link").first).to_be_visible(timeout=30_000)
-    # The login cookie is set by a component after the first run: wait for it before
-    # navigating by URL, or the next page would rightly ask to sign in again.
-    deadline = time.monotonic() + 30
-    while not any(c["name"] == "strata_session" for c in page.context.cookies()):
-        assert time.monotonic() < deadline, "the session cookie was never set"
-        page.wait_for_timeout(200)
 
 
 def test_create_complete_and_see_it_on_the_timeline(browser, server, sqlite_fixture_file):
@@ -451,4 +341,91 @@ def test_admin_imports_a_file_after_fixing_its_errors(browser, server, tmp_path)
             "SELECT title, buying_role FROM contacts WHERE name = '浏览器测试联系人'"
         ).fetchall()
     assert found == [("财务总监", "decision_maker")]
+    context.close()
+
+
+PAYLOADS = {
+    "name": '<img src=x onerror="window.__xss=1">**Bold** [x](javascript:window.__xss=9)',
+    "contact": "<script>window.__xss=2</script>",
+    "subject": "<b>html</b> # not a heading",
+    "notes": '<iframe src="javascript:window.__xss=3"></iframe>',
+    "comment": '<svg onload="window.__xss=4"></svg>',
+    "title": "<style>body{display:none}</style>Review",
+}
+
+
+def _plant_payloads(db: Path) -> str:
+    """Write script and HTML payloads into every free-text field of one account."""
+    with sqlite3.connect(db) as conn:
+        aid, code = conn.execute(
+            "SELECT id, code FROM accounts WHERE team_id = 1 AND status = 'active' "
+            "ORDER BY code DESC LIMIT 1"
+        ).fetchone()
+        conn.execute("UPDATE accounts SET name = ? WHERE id = ?", (PAYLOADS["name"], aid))
+        conn.execute(
+            "INSERT INTO contacts (account_id, name, title, buying_role, support,"
+            " relationship_strength, version) VALUES (?, ?, ?, 'champion', 1, 3, 1)",
+            (aid, PAYLOADS["contact"], PAYLOADS["subject"]),
+        )
+        conn.execute(
+            "INSERT INTO interactions (account_id, channel, occurred_on, subject, notes,"
+            " sentiment) VALUES (?, 'visit', '2026-06-20', ?, ?, 0)",
+            (aid, PAYLOADS["subject"], PAYLOADS["notes"]),
+        )
+        conn.execute(
+            "INSERT INTO survey_responses (account_id, survey, score, responded_on, comment,"
+            " channel) VALUES (?, 'nps', 3, '2026-06-21', ?, 'email')",
+            (aid, PAYLOADS["comment"]),
+        )
+        conn.execute(
+            "INSERT INTO interventions (account_id, kind, title, status, priority, trigger,"
+            " created_at, version, notes, due_on) VALUES (?, 'care_visit', ?, 'planned',"
+            " 'normal', 'manual', '2026-06-22 09:00:00', 1, ?, '2026-07-15')",
+            (aid, PAYLOADS["title"], PAYLOADS["notes"]),
+        )
+        conn.execute("UPDATE data_version SET version = version + 1")
+    return code
+
+
+def test_free_text_is_shown_escaped_everywhere(browser, server):
+    """Script and HTML in names, notes, comments and titles never run or break the layout."""
+    from playwright.sync_api import expect
+
+    code = _plant_payloads(server.db)
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(server.url)
+    _login_form_only(page)
+    _login(page, "manager")
+    page.get_by_test_id("stSidebar").get_by_text("English").click()
+    for url, tabs in (
+        (f"/profile?account={code}", ["Needs", "Relationships", "Interventions", "Timeline"]),
+        ("/interventions", []),
+        ("/accounts", []),
+        ("/satisfaction", []),
+    ):
+        page.goto(server.url + url)
+        expect(page.get_by_test_id("stSidebar")).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(2500)
+        for tab in tabs:
+            page.get_by_role("tab", name=tab).click()
+            page.wait_for_timeout(500)
+        assert page.evaluate("window.__xss") is None, url
+        assert page.locator("main img[src='x'], main iframe, main svg[onload]").count() == 0
+        assert page.locator("main script").count() == 0
+        styles = page.evaluate(
+            "() => [...document.querySelectorAll('style')].map(s => s.textContent)"
+            ".filter(t => t.includes('body{display:none}'))"
+        )
+        assert styles == [], url
+        assert page.locator("main").evaluate("m => getComputedStyle(document.body).display") != (
+            "none"
+        )
+    page.goto(f"{server.url}/profile?account={code}")
+    heading = page.locator('[data-testid="stMain"] h1').first
+    expect(heading).to_contain_text("<img src=x", timeout=30_000)
+    expect(heading).to_contain_text("**Bold**")
+    assert dialogs == []
     context.close()
