@@ -26,8 +26,11 @@ run: $(VENV)/.stamp-runtime
 	$(VENV)/bin/streamlit run app.py --server.address $(HOST) --server.port $(PORT)
 
 ## test: everything CI runs (lint, import contract, all tests)
+# Tests without a browser run on two workers; browser tests (one of which stops and starts
+# PostgreSQL) run afterwards, alone.
 test: $(VENV)/.stamp-dev lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 -m "not browser"
+	$(PY) -m pytest -m browser
 
 lint: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check .
