@@ -273,10 +273,13 @@ def _user_fields(prefix: str, teams: list[dict], current: dict | None = None) ->
         format_func=lambda x: {"zh": "简体中文", "en": "English"}[x],
         key=f"{prefix}_locale",
     )
+    email = st.text_input(
+        t("users.field.email"), current.get("email") or "", max_chars=254, key=f"{prefix}_email"
+    )
     active = st.checkbox(
         t("users.field.active"), value=bool(current.get("active", True)), key=f"{prefix}_active"
     )
-    return UserInput(display_name=display, role=role, team_id=team, locale=locale, active=active)
+    return UserInput(display, role, team, locale, active, email.strip() or None)
 
 
 def _render_users(ctx) -> None:

@@ -162,7 +162,7 @@ def _current_user(degraded: bool = False) -> UserInfo | None:
         return None
     found = cached.user_from_cookie(_browser_cookie())
     if found is None:
-        return None
+        return _sso_user()
     _start_session(found[0], found[1], None, 0)
     return found[0]
 
@@ -192,6 +192,39 @@ def _submit_login() -> None:
     _start_session(user, cookie.split(".")[0], cookie, max_age)
 
 
+def sso_configured() -> bool:
+    """Whether single sign-on is set up (an ``[auth]`` section in the secrets)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all: local sign-in only
+        return False
+
+
+def _sso_identity() -> dict | None:
+    """The identity st.login established in this browser, if any."""
+    if not sso_configured():
+        return None
+    try:
+        return dict(st.user) if st.user.is_logged_in else None
+    except Exception:  # noqa: BLE001 - no browser context (tests, scripts)
+        return None
+
+
+def _sso_user() -> UserInfo | None:
+    """Sign in with the single sign-on identity; an unknown identity gets no access."""
+    claims = _sso_identity()
+    if claims is None:
+        return None
+    result = cached.sso_login(claims)
+    if result is None:
+        st.session_state["login_error"] = ("login.sso_unknown", {"email": claims.get("email", "?")})
+        return None
+    user, cookie, max_age = result
+    st.session_state.pop("login_error", None)
+    _start_session(user, cookie.split(".")[0], cookie, max_age)
+    return user
+
+
 def _render_login(version: int) -> None:
     if st.session_state.get("logged_out"):
         cookies.clear(SESSION_COOKIE)
@@ -210,6 +243,11 @@ def _render_login(version: int) -> None:
                 autocomplete="current-password",
             )
             st.form_submit_button(t("login.submit"), type="primary", on_click=_submit_login)
+        if sso_configured():
+            if _sso_identity() is None:
+                st.button(t("login.sso"), on_click=st.login, width="stretch")
+            else:
+                st.button(t("login.sso_other"), on_click=st.logout, width="stretch")
         error = st.session_state.get("login_error")
         if isinstance(error, tuple):
             st.error(t(error[0], **error[1]))
@@ -303,6 +341,8 @@ def _logout() -> None:
         with contextlib.suppress(DatabaseUnavailable):
             cached.logout(session_id, user.id)
     _end_session()
+    if _sso_identity() is not None:
+        st.logout()  # also forget the provider's identity in this browser
 
 
 def _render_user_box(user: UserInfo) -> None:

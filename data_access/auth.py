@@ -59,7 +59,8 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def _user_info(row) -> UserInfo:
+def user_info(row) -> UserInfo:
+    """The user as pages see it, from a row of the users table."""
     return UserInfo(
         id=row.id,
         username=row.username,
@@ -111,7 +112,7 @@ def verify_login(conn: Connection, username: str, password: str) -> UserInfo | N
     if row is None:
         return None
     conn.execute(delete(LoginFailure).where(LoginFailure.username == _login_key(username)))
-    return _user_info(row)
+    return user_info(row)
 
 
 def fetch_user(conn: Connection, user_id: int) -> UserInfo | None:
@@ -119,7 +120,7 @@ def fetch_user(conn: Connection, user_id: int) -> UserInfo | None:
     row = conn.execute(
         select(User.__table__).where(User.id == user_id, User.active.is_(True))
     ).one_or_none()
-    return _user_info(row) if row else None
+    return user_info(row) if row else None
 
 
 def _secret(conn: Connection) -> bytes:

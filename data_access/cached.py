@@ -31,6 +31,7 @@ from data_access import (
     refresh,
     satisfaction,
     settings,
+    sso,
     users,
     writes,
 )
@@ -108,6 +109,19 @@ def login(username: str, password: str) -> tuple[auth.UserInfo, str, int] | None
 
     def work(conn: Connection) -> tuple[auth.UserInfo, str, int] | None:
         user = auth.verify_login(conn, username, password)
+        if user is None:
+            return None
+        cookie, max_age = auth.create_session(conn, user)
+        return user, cookie, max_age
+
+    return _write(work)
+
+
+def sso_login(claims: dict) -> tuple[auth.UserInfo, str, int] | None:
+    """Map a single sign-on identity to a user and record a session; None: no access."""
+
+    def work(conn: Connection) -> tuple[auth.UserInfo, str, int] | None:
+        user = sso.map_identity(conn, claims)
         if user is None:
             return None
         cookie, max_age = auth.create_session(conn, user)

@@ -135,6 +135,7 @@ ENTITIES: dict[str, Entity] = {
                     aliases=("language", "语言"),
                 ),
                 Field("active", "bool", default=True, aliases=("enabled", "启用", "状态")),
+                Field("email", "text", max_len=254, aliases=("e-mail", "mail", "邮箱", "电子邮件")),
             ),
             ("username",),
         ),

@@ -66,6 +66,9 @@ class Team(Base):
 
 class User(Base):
     __tablename__ = "users"
+    # A unique index, not a constraint: SQLite adds it without rebuilding the table, which
+    # other tables' foreign keys would forbid on a filled database.
+    __table_args__ = (Index("uq_users_email", "email", unique=True),)
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(120))
@@ -75,6 +78,8 @@ class User(Base):
     locale: Mapped[str] = mapped_column(String(8), default="zh")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # Single sign-on: the identity provider's e-mail claim maps to this user (lower case).
+    email: Mapped[str | None] = mapped_column(String(254))
 
 
 class UserSession(Base):

@@ -21,6 +21,7 @@ from data_access.versioning import bump_data_version, record_audit
 from data_access.writes import NotPermitted, ValidationError
 
 USERNAME = re.compile(r"[A-Za-z0-9._-]{2,64}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MIN_PASSWORD = 10
 
 
@@ -33,6 +34,7 @@ class UserInput:
     team_id: int | None
     locale: str = "zh"
     active: bool = True
+    email: str | None = None  # single sign-on identity
 
 
 def _admin(scope: Scope) -> None:
@@ -58,6 +60,7 @@ def fetch_users(conn: Connection, scope: Scope) -> pd.DataFrame:
             User.locale,
             User.active,
             User.created_at,
+            User.email,
             (User.password_hash != NO_PASSWORD).label("has_password"),
         )
         .outerjoin(Team, Team.id == User.team_id)
@@ -81,8 +84,22 @@ def password_problems(password: str) -> list[tuple[str, str]]:
     return []
 
 
-def _problems(conn: Connection, data: UserInput) -> list[tuple[str, str]]:
+def _email(data: UserInput) -> str | None:
+    return data.email.strip().lower() if data.email and data.email.strip() else None
+
+
+def _problems(
+    conn: Connection, data: UserInput, user_id: int | None = None
+) -> list[tuple[str, str]]:
     problems = []
+    email = _email(data)
+    if email is not None:
+        if not EMAIL.fullmatch(email) or len(email) > 254:
+            problems.append(("email", "email_format"))
+        else:
+            taken = conn.execute(select(User.id).where(User.email == email)).scalar_one_or_none()
+            if taken is not None and taken != user_id:
+                problems.append(("email", "email_taken"))
     if not data.display_name.strip():
         problems.append(("display_name", "required"))
     elif len(data.display_name) > 120:
@@ -121,6 +138,7 @@ def create_user(
         "team_id": data.team_id,
         "locale": data.locale,
         "active": data.active,
+        "email": _email(data),
     }
     new_id = conn.execute(
         insert(User)
@@ -152,7 +170,7 @@ def update_user(conn: Connection, scope: Scope, user_id: int, data: UserInput) -
     row = conn.execute(select(User.__table__).where(User.id == user_id)).one_or_none()
     if row is None:
         raise ValidationError([("user", "not_found")])
-    problems = _problems(conn, data)
+    problems = _problems(conn, data, user_id)
     if user_id == scope.user_id and (data.role != "admin" or not data.active):
         problems.append(("role", "own_admin"))
     if problems:
@@ -163,6 +181,7 @@ def update_user(conn: Connection, scope: Scope, user_id: int, data: UserInput) -
         "team_id": data.team_id,
         "locale": data.locale,
         "active": data.active,
+        "email": _email(data),
     }
     before = {k: getattr(row, k) for k in after}
     if before == after:

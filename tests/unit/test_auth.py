@@ -166,3 +166,41 @@ def test_passwords_never_reach_the_logs(sqlite_url: URL, caplog: pytest.LogCaptu
     for secret in ("wrong-Secret-123", "strata-demo", "first-Secret-456", "second-Secret-789"):
         assert secret not in caplog.text
         assert secret not in str(audit)
+
+
+def test_single_sign_on_maps_verified_emails_of_active_users_only(sqlite_url: URL) -> None:
+    from data_access import sso
+
+    engine = create_engine_for(sqlite_url)
+    admin = Scope(3, "admin")
+    with engine.begin() as conn:
+        uid = conn.execute(select(User.id).where(User.username == "manager")).scalar()
+        current = conn.execute(select(User.__table__).where(User.id == uid)).one()
+        data = users.UserInput(
+            current.display_name, current.role, current.team_id, "en", True, "Zhang.Min@Bank.CN "
+        )
+        users.update_user(conn, admin, uid, data)
+        with pytest.raises(users.ValidationError):
+            users.create_user(
+                conn,
+                admin,
+                "twin",
+                users.UserInput("Twin", "executive", None, email="zhang.min@bank.cn"),
+                "long-enough-secret",
+            )
+    with engine.connect() as conn:
+        assert (
+            conn.execute(select(User.email).where(User.id == uid)).scalar() == "zhang.min@bank.cn"
+        )
+        user = sso.map_identity(conn, {"email": "ZHANG.MIN@bank.cn", "email_verified": True})
+        assert (user.username, user.role, user.team_id) == ("manager", "account_manager", 1)
+        assert (
+            sso.map_identity(conn, {"email": "zhang.min@bank.cn", "email_verified": False}) is None
+        )
+        assert sso.map_identity(conn, {"email": "someone@bank.cn"}) is None
+        assert sso.map_identity(conn, {"name": "No Email"}) is None
+    with engine.begin() as conn:
+        users.update_user(conn, admin, uid, data.__class__(**{**vars(data), "active": False}))
+    with engine.connect() as conn:
+        assert sso.map_identity(conn, {"email": "zhang.min@bank.cn"}) is None
+    engine.dispose()
