@@ -1,6 +1,6 @@
 """Load test: concurrent real browser sessions against one `streamlit run` server.
 
-Run with ``make bench-load`` (``SESSIONS=20 ROUNDS=3``). Uses the default demo database
+Run with ``make bench-load`` (``SESSIONS=20 ROUNDS=2``). Uses the default demo database
 (``data/strata.db``, created as by ``make run`` if missing) unless ``STRATA_DATABASE_URL``
 names another. Each session signs in as a different demo user (executives, account
 managers of every team, an admin) in its own headless Chromium context and clicks
@@ -115,16 +115,19 @@ async def _open(page, label: str) -> None:
     await page.wait_for_function(DONE, timeout=60_000, polling=50)
 
 
-async def _session(browser, base: str, user: str, rounds: int, results: list) -> None:
+async def _session(browser, base: str, user: str, rounds: int, results: list, delay: float) -> None:
+    await asyncio.sleep(delay)  # sign-ins are staggered; the measured rounds overlap fully
     context = await browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
     role = ROLE.get(user, "account_manager")
     try:
-        await page.goto(base)
-        await page.get_by_role("textbox", name="Username").fill(user)
+        await page.goto(base, wait_until="commit", timeout=120_000)
+        username = page.get_by_role("textbox", name="Username")
+        await username.wait_for(timeout=120_000)
+        await username.fill(user)
         await page.get_by_role("textbox", name="Password").fill("strata-demo")
         await page.get_by_role("button", name="Sign in").click()
-        await page.wait_for_selector('[data-testid="stSidebar"] a', timeout=60_000)
+        await page.wait_for_selector('[data-testid="stSidebar"] a', timeout=120_000)
         for _ in range(50):  # the login cookie is set by a component after the first run
             if any(c["name"] == "strata_session" for c in await context.cookies()):
                 break
@@ -146,6 +149,12 @@ async def _session(browser, base: str, user: str, rounds: int, results: list) ->
                 )
         if r == 0:
             results.append((user, "warm", 0, True, False, ""))
+        done = [x for x in results if x[0] == user and x[1] != "warm"]
+        print(
+            f"{user}: round {r} done, {sum(1 for x in done if x[3])}/{len(done)} loads ok, "
+            f"last {done[-1][2]:.1f} s",
+            flush=True,
+        )
     await context.close()
 
 
@@ -156,7 +165,10 @@ async def _run(base: str, sessions: int, rounds: int, pid: int) -> tuple[list, f
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         users = [USERS[i % len(USERS)] for i in range(sessions)]
-        tasks = [asyncio.create_task(_session(browser, base, u, rounds, results)) for u in users]
+        tasks = [
+            asyncio.create_task(_session(browser, base, u, rounds, results, 1.5 * i))
+            for i, u in enumerate(users)
+        ]
         # Memory after warm-up: once every session finished its first round.
         while sum(1 for r in results if r[1] == "warm") < sessions and not all(
             t.done() for t in tasks
@@ -172,7 +184,7 @@ async def _run(base: str, sessions: int, rounds: int, pid: int) -> tuple[list, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=int, default=int(os.environ.get("SESSIONS", 20)))
-    parser.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS", 3)))
+    parser.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS", 2)))
     args = parser.parse_args()
     url = os.environ.get("STRATA_DATABASE_URL", f"sqlite:///{ROOT / 'data' / 'strata.db'}")
     os.environ["STRATA_DATABASE_URL"] = url

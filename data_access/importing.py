@@ -665,8 +665,11 @@ def _refresh_rollup(conn: Connection, values: pd.DataFrame) -> None:
         )
 
 
-def _link_parents(conn: Connection, values: pd.DataFrame) -> int:
-    """Point imported accounts at their parent accounts (which may be new in the same file)."""
+def _link_parents(conn: Connection, values: pd.DataFrame) -> set[str]:
+    """Point imported accounts at their parents (which may be new in the same file).
+
+    Returns the codes of the accounts whose parent changed.
+    """
     codes = dict(conn.execute(select(Account.code, Account.id)).all())
     current = dict(conn.execute(select(Account.code, Account.parent_id)).all())
     params = []
@@ -681,7 +684,7 @@ def _link_parents(conn: Connection, values: pd.DataFrame) -> int:
             .values(parent_id=bindparam("v_parent")),
             params,
         )
-    return len(params)
+    return {p["k_code"] for p in params}
 
 
 def _tier_history(
@@ -742,8 +745,8 @@ def apply(
     inserted, updated, before, changes = _upsert(conn, entity, values, scope.user_id, extra)
     n_updated = len(updated)
     if parents is not None:
-        relinked = _link_parents(conn, parents)
-        n_updated = max(n_updated, min(relinked, len(values) - len(inserted)))
+        relinked = _link_parents(conn, parents) - set(inserted["code"])
+        n_updated = len(set(updated["code"]) | relinked)
     if entity.name == "accounts" and "tier" in values:
         _tier_history(conn, inserted, updated, before, f"import {file_name}"[:200])
     if entity.name == "revenue" and (len(inserted) or len(updated)):
