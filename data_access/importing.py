@@ -57,6 +57,7 @@ PRESETS_KEY = "import_presets"
 FORMULA = re.compile(r"^(?:[=+@\t\r]|-[^\d\s.])")
 NUMBER = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 INTEGER = re.compile(r"[+-]?\d+(?:\.0+)?")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 TRUE = {"true", "yes", "y", "1", "是", "有效", "启用", "active", "t"}
 FALSE = {"false", "no", "n", "0", "否", "无效", "停用", "inactive", "f"}
 
@@ -190,6 +191,9 @@ def _reference_maps(conn: Connection, entity: Entity) -> dict[str, dict[str, int
         maps["teams"] = dict(conn.execute(select(Team.code, Team.id)).all())
     if "users" in wanted:
         maps["users"] = dict(conn.execute(select(User.username, User.id)).all())
+    if entity.name == "users":
+        rows = conn.execute(select(User.email, User.username).where(User.email.is_not(None)))
+        maps["emails"] = {email.lower(): username for email, username in rows}
     return maps
 
 
@@ -299,6 +303,24 @@ def _lookups(conn: Connection, entity: Entity) -> dict[str, dict[str, str]]:
     return out
 
 
+def _check_emails(
+    values: pd.DataFrame, owners: dict[str, str], column: str, shown: pd.Series, out: _Collector
+) -> None:
+    """E-mails (single sign-on) are stored in lower case and belong to one user each."""
+    emails = values["email"].map(lambda e: e.strip().lower() if isinstance(e, str) else None)
+    values["email"] = emails
+    valid = emails.map(lambda e: e is None or bool(EMAIL.fullmatch(e))).to_numpy(dtype=bool)
+    out.rows(~valid, column, "email_format", shown)
+    first_user: dict[str, str] = {}
+    taken = np.zeros(len(values), dtype=bool)
+    for i, (email, user) in enumerate(zip(emails, values["username"], strict=True)):
+        if email is None:
+            continue
+        owner = owners.get(email, first_user.setdefault(email, user))
+        taken[i] = owner != user
+    out.rows(valid & taken, column, "email_taken", shown)
+
+
 def _cross_checks(
     entity: Entity, values: pd.DataFrame, raw: pd.DataFrame, mapping, out: _Collector, refs
 ) -> None:
@@ -360,6 +382,8 @@ def _cross_checks(
             "manager_needs_team",
             shown("username"),
         )
+        if "email" in values:
+            _check_emails(values, refs["emails"], column("email"), shown("email"), out)
     if name == "holdings":
         out.rows(
             earlier("opened_on", "closed_on"),

@@ -19,6 +19,7 @@ from data_access.schema import (
     InterventionRecord,
     RevenueMonthly,
     TierHistory,
+    User,
 )
 from data_access.scope import Scope
 from data_access.versioning import fetch_data_version
@@ -328,3 +329,19 @@ def test_the_command_line_imports_and_reports(
     assert cli.main(["import", "lifecycle_events", str(bad), "--report", str(report)]) == 1
     assert "Not an allowed value" in pd.read_csv(report)["message"][0]
     assert cli.main(["import", "revenue", str(good), "--map", "account=客户编号"]) == 1
+
+
+def test_user_emails_are_lower_case_and_belong_to_one_user(own_engine: Engine) -> None:
+    first = b"username,display_name,role,email\nsso.one,One,executive,One@Bank.CN\n"
+    checked, result = importing.run_import(own_engine, ADMIN, "users", first, "u1.csv")
+    assert checked.ok, checked.problems
+    assert result.inserted == 1
+    second = b"username,display_name,role,email\nsso.two,Two,executive,one@bank.cn\n"
+    checked, result = importing.run_import(own_engine, ADMIN, "users", second, "u2.csv")
+    assert result is None
+    assert [(p.row, p.column, p.code) for p in checked.problems] == [(2, "email", "email_taken")]
+    with own_engine.connect() as conn:
+        stored = conn.execute(select(User.email).where(User.username == "sso.one")).scalar_one()
+    assert stored == "one@bank.cn"
+    _, again = importing.run_import(own_engine, ADMIN, "users", first, "u1.csv")
+    assert (again.inserted, again.updated) == (0, 0)

@@ -368,6 +368,14 @@ CASES: list[tuple[str, str, bytes, str, int | None, str | None]] = [
         "opened_on",
     ),
     (
+        "email_twice.csv",
+        "users",
+        b"username,display_name,role,email\nnew_a,A,executive,Li.Na@bank.cn\nnew_b,B,executive,li.na@BANK.cn\n",
+        "email_taken",
+        3,
+        "email",
+    ),
+    (
         "semicolon_unknown_account.csv",
         "revenue",
         b"account;product;month;revenue\nC1;DEP;2025-01;1\n",
