@@ -131,15 +131,7 @@ def create_user(
     problems += password_problems(password)
     if problems:
         raise ValidationError(problems)
-    values = {
-        "username": username,
-        "display_name": data.display_name.strip(),
-        "role": data.role,
-        "team_id": data.team_id,
-        "locale": data.locale,
-        "active": data.active,
-        "email": _email(data),
-    }
+    values = {"username": username, **_values(data)}
     new_id = conn.execute(
         insert(User)
         .values(**values, password_hash=hash_password(password), created_at=_now())
@@ -150,6 +142,18 @@ def create_user(
     )
     bump_data_version(conn)
     return new_id
+
+
+def _values(data: UserInput) -> dict:
+    """The users-table columns an admin sets, as stored."""
+    return {
+        "display_name": data.display_name.strip(),
+        "role": data.role,
+        "team_id": data.team_id,
+        "locale": data.locale,
+        "active": data.active,
+        "email": _email(data),
+    }
 
 
 def _end_sessions(conn: Connection, user_id: int) -> None:
@@ -175,14 +179,7 @@ def update_user(conn: Connection, scope: Scope, user_id: int, data: UserInput) -
         problems.append(("role", "own_admin"))
     if problems:
         raise ValidationError(problems)
-    after = {
-        "display_name": data.display_name.strip(),
-        "role": data.role,
-        "team_id": data.team_id,
-        "locale": data.locale,
-        "active": data.active,
-        "email": _email(data),
-    }
+    after = _values(data)
     before = {k: getattr(row, k) for k in after}
     if before == after:
         return False

@@ -120,3 +120,14 @@ def _login(page, user: str) -> None:
     while not any(c["name"] == "strata_session" for c in page.context.cookies()):
         assert time.monotonic() < deadline, "the session cookie was never set"
         page.wait_for_timeout(200)
+
+
+def signed_in_page(browser, base_url: str, user: str):
+    """A new browser context signed in as ``user`` with the English interface."""
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.goto(base_url)
+    _login_form_only(page)
+    _login(page, user)
+    page.get_by_test_id("stSidebar").get_by_text("English").click()
+    return context, page

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from data_access.engine import create_engine_for
-from tests.e2e.conftest import Server, _login, _login_form_only
+from tests.e2e.conftest import Server, _login, _login_form_only, signed_in_page
 
 pytestmark = pytest.mark.browser
 PAGE_URLS = ["/", "/accounts"]
@@ -179,12 +179,7 @@ def test_create_complete_and_see_it_on_the_timeline(browser, server, sqlite_fixt
         ).scalar()
     engine.dispose()
     subject = "Browser test: treasury review"
-    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1100})
-    page = context.new_page()
-    page.goto(server.url)
-    _login_form_only(page)
-    _login(page, "manager")
-    page.get_by_test_id("stSidebar").get_by_text("English").click()
+    context, page = signed_in_page(browser, server.url, "manager")
     expect(page.get_by_text("Active accounts", exact=True)).to_be_visible(timeout=30_000)
 
     page.goto(f"{server.url}/profile?account={code}")
@@ -227,12 +222,7 @@ def test_satisfaction_chart_follows_the_segment_choice(browser, server):
     """Split the NPS trend by region: the chart redraws with one line per region."""
     from playwright.sync_api import expect
 
-    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1100})
-    page = context.new_page()
-    page.goto(server.url)
-    _login_form_only(page)
-    _login(page, "exec")
-    page.get_by_test_id("stSidebar").get_by_text("English").click()
+    context, page = signed_in_page(browser, server.url, "exec")
     expect(page.get_by_text("Active accounts", exact=True)).to_be_visible(timeout=30_000)
     page.goto(f"{server.url}/satisfaction")
     chart = page.locator(".js-plotly-plot").first
@@ -256,12 +246,7 @@ def test_growth_matrix_filter_and_open_an_account_from_a_cell(browser, server):
     """Filter the whitespace matrix to one product, then open the first account's profile."""
     from playwright.sync_api import expect
 
-    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1100})
-    page = context.new_page()
-    page.goto(server.url)
-    _login_form_only(page)
-    _login(page, "exec")
-    page.get_by_test_id("stSidebar").get_by_text("English").click()
+    context, page = signed_in_page(browser, server.url, "exec")
     expect(page.get_by_text("Active accounts", exact=True)).to_be_visible(timeout=30_000)
     page.goto(f"{server.url}/growth")
     expect(page.get_by_text("Backtest lift at k = 1")).to_be_visible(timeout=60_000)
@@ -304,12 +289,7 @@ def test_admin_imports_a_file_after_fixing_its_errors(browser, server, tmp_path)
     good.write_bytes(
         "客户编号,联系人,职务,决策角色\nC100001,浏览器测试联系人,财务总监,决策者\n".encode("gbk")
     )
-    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1100})
-    page = context.new_page()
-    page.goto(server.url)
-    _login_form_only(page)
-    _login(page, "admin")
-    page.get_by_test_id("stSidebar").get_by_text("English").click()
+    context, page = signed_in_page(browser, server.url, "admin")
     page.goto(f"{server.url}/admin")
     page.get_by_role("combobox", name="What the file holds").click()
     page.get_by_role("option", name="Contacts", exact=True).click()

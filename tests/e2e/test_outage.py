@@ -25,7 +25,7 @@ from data_access.demo import DemoSpec
 from data_access.engine import create_engine_for
 from data_access.seed import build_demo_database
 from tests.conftest import _pg_admin, fresh_pg_database, require_or_skip
-from tests.e2e.conftest import Server, _login, _login_form_only
+from tests.e2e.conftest import Server, signed_in_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.slow]
 SUBJECT = "Outage test: call about renewal"
@@ -77,12 +77,7 @@ def test_pages_survive_a_database_restart(browser, pg_server) -> None:
             text("SELECT MIN(code) FROM accounts WHERE team_id = 1 AND status = 'active'")
         ).scalar()
     engine.dispose()
-    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1100})
-    page = context.new_page()
-    page.goto(server.url)
-    _login_form_only(page)
-    _login(page, "manager")
-    page.get_by_test_id("stSidebar").get_by_text("English").click()
+    context, page = signed_in_page(browser, server.url, "manager")
     page.goto(f"{server.url}/profile?account={code}")
     page.get_by_text("Log an interaction").first.click()
     form = page.locator('[data-testid="stForm"]').filter(has_text="Sentiment").first
