@@ -194,51 +194,79 @@ def compute_channel_mix(interactions: pd.DataFrame, as_of: dt.date) -> pd.DataFr
     return out
 
 
-def compute_whitespace(
-    peer_holdings: pd.DataFrame, held: set[str], min_peers: int = 10, top: int = 5
-) -> tuple[pd.DataFrame, int]:
+def compute_peer_shares(holdings: pd.DataFrame, min_peers: int = 10) -> pd.DataFrame:
+    """Product penetration among peers, overall and among the holders of each product.
+
+    Parameters
+    ----------
+    holdings : DataFrame
+        ``account_id, product`` of the active peers (one group, e.g. tier × industry).
+    min_peers : int, default 10
+        Shares over fewer accounts are left out, so no small group can be read back.
+
+    Returns
+    -------
+    DataFrame
+        ``given, product, share, peers``: with ``given == ""`` the share of all peers
+        holding ``product``; otherwise the share among the ``peers`` accounts holding
+        ``given``.
+    """
+    cols = ["given", "product", "share", "peers"]
+    if holdings.empty:
+        return pd.DataFrame(columns=cols)
+    matrix = pd.crosstab(holdings["account_id"], holdings["product"]).clip(upper=1)
+    n = len(matrix)
+    if n < min_peers:
+        return pd.DataFrame(columns=cols)
+    together = matrix.T @ matrix  # accounts holding both products
+    rows = [("", p, float(matrix[p].sum() / n), n) for p in matrix.columns]
+    for given in matrix.columns:
+        holders = int(together.loc[given, given])
+        if holders < min_peers:
+            continue
+        rows += [
+            (given, p, float(together.loc[given, p] / holders), holders)
+            for p in matrix.columns
+            if p != given
+        ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def compute_whitespace(shares: pd.DataFrame, held: set[str], top: int = 5) -> pd.DataFrame:
     """Products that peers hold and the account lacks, ranked by peer penetration.
 
     Parameters
     ----------
-    peer_holdings : DataFrame
-        ``account_id, product`` of the active peers (same tier and industry).
+    shares : DataFrame
+        ``given, product, share`` of the account's peers, as from
+        :func:`compute_peer_shares` (empty when there are too few peers).
     held : set of str
         Products the account holds.
-    min_peers : int, default 10
-        With fewer peers no suggestion is made.
     top : int, default 5
         At most this many suggestions.
 
     Returns
     -------
-    (DataFrame, int)
+    DataFrame
         ``product, peer_share, because, because_share`` — the share of peers
         holding the product, and the product the account holds whose holders most
-        often also hold the suggestion (with that conditional share) — and the number
-        of peers.
+        often also hold the suggestion (with that conditional share).
     """
-    n_peers = int(peer_holdings["account_id"].nunique()) if len(peer_holdings) else 0
     cols = ["product", "peer_share", "because", "because_share"]
-    if n_peers < min_peers:
-        return pd.DataFrame(columns=cols), n_peers
-    matrix = pd.crosstab(peer_holdings["account_id"], peer_holdings["product"]).clip(upper=1)
+    overall = shares[shares["given"] == ""]
     rows = []
-    for product in matrix.columns:
-        if product in held:
+    for product, share in zip(overall["product"], overall["share"], strict=True):
+        if product in held or share <= 0:
             continue
-        share = float(matrix[product].mean())
+        cond = shares[(shares["product"] == product) & shares["given"].isin(held)]
         because, because_share = None, None
-        for q in held & set(matrix.columns):
-            holders = matrix[matrix[q] == 1]
-            if len(holders) >= min_peers:
-                cond = float(holders[product].mean())
-                if because_share is None or cond > because_share:
-                    because, because_share = q, cond
-        rows.append((product, share, because, because_share))
+        if len(cond):  # ties go to the alphabetically first product
+            best = cond.sort_values(["share", "given"], ascending=[False, True]).iloc[0]
+            because, because_share = best["given"], float(best["share"])
+        rows.append((product, float(share), because, because_share))
     out = pd.DataFrame(rows, columns=cols)
-    out = out[out["peer_share"] > 0].sort_values("peer_share", ascending=False).head(top)
-    return out.reset_index(drop=True), n_peers
+    out = out.sort_values(["peer_share", "product"], ascending=[False, True]).head(top)
+    return out.reset_index(drop=True)
 
 
 def compute_coverage_gaps(

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, func, or_, select
 
 from analytics import growth as gr
 from analytics.periods import add_months, month_end
+from data_access import peers
 from data_access.bulk import insert_frame
 from data_access.frames import read_frame
 from data_access.lifecycle import fetch_latest_model
@@ -331,53 +332,6 @@ def fetch_products(conn: Connection) -> pd.DataFrame:
     )
 
 
-def fetch_peer_shares(conn: Connection, as_of: dt.date, min_peers: int = 10) -> pd.DataFrame:
-    """Portfolio-wide penetration by tier × industry × product, and given each held product.
-
-    Only aggregates over at least ``min_peers`` accounts leave this function, so the
-    reasons shown to a team never reveal another team's rows.
-    Returns tier, industry, given ("" = all peers), product, share, peers.
-    """
-    end = month_end(as_of)
-    h = read_frame(
-        conn,
-        select(Holding.account_id, Product.code.label("product"), Account.tier, Account.industry)
-        .join(Account, Account.id == Holding.account_id)
-        .join(Product, Product.id == Holding.product_id)
-        .where(
-            Account.onboarded_on <= end,
-            or_(Account.churned_on.is_(None), Account.churned_on > end),
-            Holding.opened_on <= end,
-            or_(Holding.closed_on.is_(None), Holding.closed_on > end),
-        )
-        .distinct(),
-    )
-    rows = []
-    for (tier, industry), g in h.groupby(["tier", "industry"]):
-        m = pd.crosstab(g["account_id"], g["product"]).clip(upper=1)
-        if len(m) < min_peers:
-            continue
-        for product in m.columns:
-            rows.append((tier, industry, "", product, float(m[product].mean()), len(m)))
-        for given in m.columns:
-            holders = m[m[given] == 1]
-            if len(holders) < min_peers:
-                continue
-            for product in m.columns:
-                if product != given:
-                    rows.append(
-                        (
-                            tier,
-                            industry,
-                            given,
-                            product,
-                            float(holders[product].mean()),
-                            len(holders),
-                        )
-                    )
-    return pd.DataFrame(rows, columns=["tier", "industry", "given", "product", "share", "peers"])
-
-
 @dataclass(frozen=True)
 class GrowthData:
     """What the growth page shows for the viewer's scope and filters."""
@@ -396,7 +350,7 @@ def load_growth_data(conn: Connection, scope: Scope, filters: Filters) -> Growth
     return GrowthData(
         opportunities=fetch_opportunities(conn, scope, filters),
         holdings=fetch_holdings_in_view(conn, scope, filters),
-        peer_shares=fetch_peer_shares(conn, filters.period_month),
+        peer_shares=peers.fetch_peer_shares(conn, filters.period_month),
         offers=fetch_offers(conn, scope, filters),
         loyalty=fetch_loyalty_comparison(conn, scope, filters),
         products=fetch_products(conn),

@@ -1,9 +1,8 @@
 """Named, scoped queries behind the account profile (客户画像) and the meeting brief.
 
 Every function takes the viewer's scope; an account outside it is simply not found.
-Peer benchmarks are aggregates over the whole portfolio and are only returned when
-at least ``MIN_PEERS`` accounts stand behind them, so no other team's row can be read
-from them.
+Peer benchmarks are aggregates over the whole portfolio that the refresh job stores
+(see :mod:`data_access.peers`); no query here reads another team's rows.
 """
 
 from __future__ import annotations
@@ -12,11 +11,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from analytics import clv
 from analytics import profile as pa
 from analytics.periods import add_months, month_end
+from data_access import peers
 from data_access.frames import read_frame
 from data_access.growth import fetch_account_points
 from data_access.portfolio import fetch_health_noise
@@ -40,8 +40,6 @@ from data_access.schema import (
     User,
 )
 from data_access.scope import Scope, scope_clause
-
-MIN_PEERS = 10
 
 
 def fetch_account_header(conn: Connection, scope: Scope, code: str) -> dict | None:
@@ -319,122 +317,6 @@ def fetch_account_team(conn: Connection, account_id: int, owner_id: int | None) 
     return members
 
 
-def fetch_peer_holdings(conn: Connection, tier: str, industry: str, as_of: dt.date) -> pd.DataFrame:
-    """Product holdings (account id × product code) of active peers: same tier and industry.
-
-    Used only for aggregate penetration rates; ids never reach a page.
-    """
-    end = month_end(as_of)
-    peers = select(Account.id).where(
-        Account.tier == tier,
-        Account.industry == industry,
-        Account.onboarded_on <= end,
-        or_(Account.churned_on.is_(None), Account.churned_on > end),
-    )
-    return read_frame(
-        conn,
-        select(Holding.account_id, Product.code.label("product"))
-        .join(Product, Product.id == Holding.product_id)
-        .where(
-            Holding.account_id.in_(peers),
-            Holding.opened_on <= end,
-            or_(Holding.closed_on.is_(None), Holding.closed_on > end),
-        )
-        .distinct(),
-    )
-
-
-def fetch_peer_figures(conn: Connection, industry: str, as_of: dt.date) -> pd.DataFrame:
-    """Per-account key figures of active accounts in one industry (aggregated by the caller)."""
-    end = month_end(as_of)
-    start = add_months(as_of.replace(day=1), -11)
-    rev = (
-        select(AccountMonthly.account_id, func.sum(AccountMonthly.revenue).label("revenue_12m"))
-        .where(AccountMonthly.month.between(start, as_of.replace(day=1)))
-        .group_by(AccountMonthly.account_id)
-        .subquery()
-    )
-    depth = (
-        select(AccountMonthly.account_id, AccountMonthly.products_held)
-        .where(AccountMonthly.month == as_of.replace(day=1))
-        .subquery()
-    )
-    return read_frame(
-        conn,
-        select(
-            Account.id.label("account_id"),
-            rev.c.revenue_12m,
-            depth.c.products_held,
-            AccountScore.health_score,
-        )
-        .join(rev, rev.c.account_id == Account.id)
-        .outerjoin(depth, depth.c.account_id == Account.id)
-        .outerjoin(
-            AccountScore, and_(AccountScore.account_id == Account.id, AccountScore.as_of == end)
-        )
-        .where(
-            Account.industry == industry,
-            Account.onboarded_on <= end,
-            or_(Account.churned_on.is_(None), Account.churned_on > end),
-        ),
-    )
-
-
-def fetch_tier_retention(conn: Connection, tier: str, as_of: dt.date) -> tuple[int, int]:
-    """Accounts of a tier active 12 months before ``as_of`` and how many of them churned since."""
-    end = month_end(as_of)
-    start = month_end(add_months(as_of.replace(day=1), -12))
-    base = and_(
-        Account.tier == tier,
-        Account.onboarded_on <= start,
-        or_(Account.churned_on.is_(None), Account.churned_on > start),
-    )
-    n = conn.execute(select(func.count()).where(base)).scalar_one()
-    churned = conn.execute(select(func.count()).where(base, Account.churned_on <= end)).scalar_one()
-    return int(n), int(churned)
-
-
-def fetch_tier_revenue_rank(
-    conn: Connection, tier: str, account_id: int, as_of: dt.date
-) -> tuple[int, int] | None:
-    """Rank (1 = largest) of the account's 12-month revenue among active accounts of its tier."""
-    end = month_end(as_of)
-    start = add_months(as_of.replace(day=1), -11)
-    df = read_frame(
-        conn,
-        select(AccountMonthly.account_id, func.sum(AccountMonthly.revenue).label("rev"))
-        .join(Account, Account.id == AccountMonthly.account_id)
-        .where(
-            Account.tier == tier,
-            or_(Account.churned_on.is_(None), Account.churned_on > end),
-            AccountMonthly.month.between(start, as_of.replace(day=1)),
-        )
-        .group_by(AccountMonthly.account_id),
-    )
-    if account_id not in set(df["account_id"]):
-        return None
-    rank = int((df["rev"] > df.loc[df["account_id"] == account_id, "rev"].iloc[0]).sum()) + 1
-    return rank, len(df)
-
-
-def fetch_tier_interaction_norm(conn: Connection, tier: str, as_of: dt.date) -> float | None:
-    """Median number of interactions in 12 months among active accounts of a tier."""
-    end = month_end(as_of)
-    start = add_months(as_of.replace(day=1), -11)
-    counts = read_frame(
-        conn,
-        select(Interaction.account_id, func.count().label("n"))
-        .join(Account, Account.id == Interaction.account_id)
-        .where(
-            Account.tier == tier,
-            or_(Account.churned_on.is_(None), Account.churned_on > end),
-            Interaction.occurred_on.between(start, end),
-        )
-        .group_by(Interaction.account_id),
-    )
-    return float(counts["n"].median()) if len(counts) >= MIN_PEERS else None
-
-
 @dataclass(frozen=True)
 class ProfileData:
     """Everything the profile page and the meeting brief show for one account."""
@@ -499,14 +381,14 @@ def _peer_comparison(
     health: float | None,
     as_of: dt.date,
 ) -> dict:
-    peers = fetch_peer_figures(conn, header["industry"], as_of)
-    if len(peers) < MIN_PEERS:
+    medians = peers.fetch_industry_medians(conn, header["industry"], as_of)
+    if not medians:
         return {}
     return {
-        "n": len(peers),
-        "revenue_12m": (value.revenue_12m, float(peers["revenue_12m"].median())),
-        "products": (depth, float(peers["products_held"].median())),
-        "health": (health, float(peers["health_score"].median())),
+        "n": medians["n"],
+        "revenue_12m": (value.revenue_12m, medians["revenue_12m"]),
+        "products": (depth, medians["products_held"]),
+        "health": (health, medians["health_score"]),
     }
 
 
@@ -557,7 +439,7 @@ def load_profile_data(
     delta, direction = pa.compute_health_trend(health, noise)
     revenue = fetch_revenue_by_product(conn, aid, as_of)
     value = pa.compute_value_summary(revenue, header["potential"], as_of)
-    base, churned = fetch_tier_retention(conn, header["tier"], as_of)
+    base, churned = peers.fetch_tier_retention(conn, header["tier"], as_of)
     clv = pa.compute_clv(value.margin_12m, base, churned)
     holdings = fetch_holdings(conn, aid)
     end = pd.Timestamp(month_end(as_of))
@@ -572,13 +454,12 @@ def load_profile_data(
     surveys = surveys[surveys["responded_on"] <= end]
     interventions = fetch_interventions(conn, aid)
     contacts = fetch_contacts(conn, aid)
-    norm = fetch_tier_interaction_norm(conn, header["tier"], as_of)
+    norm = peers.fetch_tier_interaction_norm(conn, header["tier"], as_of)
     n12, ratio = pa.compute_contact_frequency(interactions, as_of, norm)
-    whitespace, n_peers = pa.compute_whitespace(
-        fetch_peer_holdings(conn, header["tier"], header["industry"], as_of),
-        held,
-        min_peers=MIN_PEERS,
+    whitespace = pa.compute_whitespace(
+        peers.fetch_peer_shares(conn, as_of, header["tier"], header["industry"]), held
     )
+    n_peers = peers.fetch_peer_count(conn, header["tier"], header["industry"], as_of)
     stages = fetch_stage_history(conn, aid)
     tiers = fetch_tier_history(conn, aid)
     latest_health = float(health["health_score"].iloc[-1]) if len(health) else None
@@ -597,7 +478,7 @@ def load_profile_data(
         revenue=revenue,
         value=value,
         clv=clv,
-        tier_rank=fetch_tier_revenue_rank(conn, header["tier"], aid, as_of),
+        tier_rank=peers.fetch_tier_rank(conn, aid, as_of),
         holdings=holdings,
         channel_mix=pa.compute_channel_mix(interactions, as_of),
         interactions_12m=n12,

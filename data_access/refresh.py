@@ -23,6 +23,7 @@ from analytics.health import (
 )
 from analytics.profile import compute_clv_table
 from analytics.tiering import TieringSettings
+from data_access import peers
 from data_access.bulk import insert_frame
 from data_access.effects import VERSION as EFFECTS_VERSION
 from data_access.effects import estimate_effects
@@ -473,7 +474,13 @@ def run_refresh(
         run_id = record("health", MODEL_VERSION, params, stats)
         moves = stage_changes(sources, models["latest_inputs"], snaps, rules, rules_version)
         insert_frame(conn, LifecycleEvent.__table__, moves)
+        ranks = pd.concat(
+            [peers.tier_ranks(conn, d).assign(as_of=d) for d in dates], ignore_index=True
+        )
+        snaps = snaps.merge(ranks, on=["account_id", "as_of"], how="left")
         insert_frame(conn, AccountScore.__table__, snaps.assign(model_run_id=run_id))
+        say("Computing peer benchmarks", 0.8)
+        peers.write_peer_figures(conn, dates)
         for kind, model in (("churn_drivers", models["drivers"]), ("churn_risk", models["risk"])):
             if model is not None:
                 record(

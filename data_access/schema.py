@@ -368,6 +368,36 @@ class AccountScore(Base):
     tier_score: Mapped[float | None] = mapped_column(Float)
     suggested_tier: Mapped[str | None] = mapped_column(String(20))
     tiering_version: Mapped[int | None] = mapped_column(Integer)
+    # Rank (1 = largest) of 12-month revenue among the accounts of the same tier, and
+    # how many were ranked: a portfolio-wide figure kept with the account's own row.
+    tier_rank: Mapped[int | None] = mapped_column(Integer)
+    tier_size: Mapped[int | None] = mapped_column(Integer)
+
+
+class PeerFigure(Base):
+    """Portfolio-wide peer aggregates written by the refresh job for each month-end.
+
+    Only aggregates leave the refresh job, and shares and medians only over at least
+    ten accounts, so pages can show peer benchmarks without reading any other team's
+    rows (which row-level security hides on PostgreSQL). ``kind`` is one of
+    ``retention`` (tier; n = accounts a year earlier, value = churned since),
+    ``interaction_norm`` (tier; median interactions in 12 months), ``peers`` (tier,
+    industry; n = active peers holding a product), ``share`` (tier, industry, given,
+    product; share of peers, or of holders of ``given``, holding ``product``) and
+    ``median`` (industry, metric in ``product``).
+    """
+
+    __tablename__ = "peer_figures"
+    __table_args__ = (UniqueConstraint("as_of", "kind", "tier", "industry", "given", "product"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))
+    tier: Mapped[str] = mapped_column(String(20), default="")
+    industry: Mapped[str] = mapped_column(String(40), default="")
+    given: Mapped[str] = mapped_column(String(32), default="")
+    product: Mapped[str] = mapped_column(String(32), default="")
+    n: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float | None] = mapped_column(Float)
 
 
 class AuditLog(Base):

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -67,26 +68,34 @@ def _columns(engine: Engine) -> dict[str, list[str]]:
     }
 
 
+def _schema_at(revision: str, tmp_path: Path) -> dict[str, list[str]]:
+    engine = create_engine_for(make_url(f"sqlite:///{tmp_path / f'at_{revision}.db'}"))
+    migrate.upgrade(engine, revision)
+    try:
+        return _columns(engine)
+    finally:
+        engine.dispose()
+
+
 def test_round_trips_on_a_filled_database_keep_the_data(own_engine: Engine, tmp_path) -> None:
     """Upgrade → downgrade → upgrade leaves every row of the older schema as it was.
 
-    Undoing the newest migration and redoing it leaves the whole database unchanged.
-    Going back to the first schema drops what only newer schemas can hold (their tables
-    and columns come back empty); every column of the first schema keeps all its rows.
+    Undoing the newest migration and redoing it, and going back to the first schema and
+    up again, drop only what the newer schemas added (their tables and columns come
+    back empty, to be refilled by the refresh job); every column of the older schema
+    keeps all its rows, byte for byte.
     """
-    first = create_engine_for(make_url(f"sqlite:///{tmp_path / 'first.db'}"))
-    migrate.upgrade(first, "0001")
-    old = _columns(first)
-    first.dispose()
+    script = ScriptDirectory.from_config(migrate.alembic_config())
+    previous = script.get_revision(script.get_current_head()).down_revision
+    first, before_newest = _schema_at("0001", tmp_path), _schema_at(previous, tmp_path)
     migrate.upgrade(own_engine)
-    head = _columns(own_engine)
-    before, before_old = _content(own_engine, head), _content(own_engine, old)
+    before, before_old = _content(own_engine, before_newest), _content(own_engine, first)
     assert before["accounts"][0] == 120
     assert before["revenue_monthly"][0] > 1000
     migrate.downgrade(own_engine, "-1")
     migrate.upgrade(own_engine)
-    assert _content(own_engine, head) == before
+    assert _content(own_engine, before_newest) == before
     migrate.downgrade(own_engine, "0001")
     migrate.upgrade(own_engine)
     assert migrate.is_current(own_engine)
-    assert _content(own_engine, old) == before_old
+    assert _content(own_engine, first) == before_old

@@ -18,8 +18,9 @@ def test_whitespace_ranks_by_peer_share_with_reason() -> None:
     rows += [(i, "CASH") for i in range(6)]
     rows += [(i, "FX") for i in range(5)] + [(9, "FX")]
     rows += [(7, "LOAN"), (8, "LOAN")]
-    out, n = pa.compute_whitespace(_holdings(rows), held={"DEP", "CASH"}, min_peers=5)
-    assert n == 10
+    shares = pa.compute_peer_shares(_holdings(rows), min_peers=5)
+    assert set(shares.loc[shares["given"] == "", "peers"]) == {10}
+    out = pa.compute_whitespace(shares, held={"DEP", "CASH"})
     assert list(out["product"]) == ["FX", "LOAN"]
     fx = out.iloc[0]
     assert fx["peer_share"] == pytest.approx(0.6)
@@ -28,9 +29,26 @@ def test_whitespace_ranks_by_peer_share_with_reason() -> None:
 
 
 def test_whitespace_needs_enough_peers() -> None:
-    out, n = pa.compute_whitespace(_holdings([(1, "DEP"), (2, "FX")]), held={"DEP"}, min_peers=10)
-    assert n == 2
-    assert out.empty
+    shares = pa.compute_peer_shares(_holdings([(1, "DEP"), (2, "FX")]), min_peers=10)
+    assert shares.empty
+    assert pa.compute_whitespace(shares, held={"DEP"}).empty
+
+
+def test_peer_shares_leave_out_small_groups_of_holders() -> None:
+    # 12 peers hold DEP; only 3 of them hold FX: shares given FX are not published.
+    rows = [(i, "DEP") for i in range(12)] + [(i, "FX") for i in range(3)]
+    shares = pa.compute_peer_shares(_holdings(rows), min_peers=10)
+    assert set(shares["given"]) == {"", "DEP"}
+    given_dep = shares[shares["given"] == "DEP"].set_index("product")["share"]
+    assert given_dep["FX"] == pytest.approx(3 / 12)
+
+
+def test_whitespace_ties_are_broken_by_name() -> None:
+    rows = [(i, "DEP") for i in range(10)] + [(i, "FX") for i in range(5)]
+    rows += [(i, "CASH") for i in range(5, 10)] + [(i, "LOAN") for i in range(5, 10)]
+    shares = pa.compute_peer_shares(_holdings(rows), min_peers=5)
+    out = pa.compute_whitespace(shares, held={"DEP"})
+    assert list(out["product"]) == ["CASH", "FX", "LOAN"]
 
 
 def test_coverage_gaps() -> None:
