@@ -194,42 +194,63 @@ def compute_channel_mix(interactions: pd.DataFrame, as_of: dt.date) -> pd.DataFr
     return out
 
 
-def compute_peer_shares(holdings: pd.DataFrame, min_peers: int = 10) -> pd.DataFrame:
+def compute_peer_shares(
+    holdings: pd.DataFrame, min_peers: int = 10, by: tuple[str, ...] = ()
+) -> pd.DataFrame:
     """Product penetration among peers, overall and among the holders of each product.
 
     Parameters
     ----------
     holdings : DataFrame
-        ``account_id, product`` of the active peers (one group, e.g. tier × industry).
+        ``account_id, product`` of the active peers, plus the ``by`` columns.
     min_peers : int, default 10
         Shares over fewer accounts are left out, so no small group can be read back.
+    by : tuple of str
+        Columns that split the accounts into peer groups (e.g. tier and industry); an
+        account belongs to one group.
 
     Returns
     -------
     DataFrame
-        ``given, product, share, peers``: with ``given == ""`` the share of all peers
-        holding ``product``; otherwise the share among the ``peers`` accounts holding
-        ``given``.
+        ``*by, given, product, share, peers``: with ``given == ""`` the share of all
+        peers of the group holding ``product``; otherwise the share among the ``peers``
+        accounts of the group holding ``given``.
     """
-    cols = ["given", "product", "share", "peers"]
+    cols = [*by, "given", "product", "share", "peers"]
     if holdings.empty:
         return pd.DataFrame(columns=cols)
-    matrix = pd.crosstab(holdings["account_id"], holdings["product"]).clip(upper=1)
-    n = len(matrix)
-    if n < min_peers:
-        return pd.DataFrame(columns=cols)
-    together = matrix.T @ matrix  # accounts holding both products
-    rows = [("", p, float(matrix[p].sum() / n), n) for p in matrix.columns]
-    for given in matrix.columns:
-        holders = int(together.loc[given, given])
-        if holders < min_peers:
+    products, product_idx = np.unique(
+        holdings["product"].astype(str).to_numpy(), return_inverse=True
+    )
+    accounts, account_idx = np.unique(holdings["account_id"].to_numpy(), return_inverse=True)
+    matrix = np.zeros((len(accounts), len(products)), dtype=np.int64)
+    matrix[account_idx, product_idx] = 1
+    if by:
+        group_idx, groups = pd.MultiIndex.from_frame(holdings[list(by)]).factorize()
+    else:
+        group_idx, groups = np.zeros(len(holdings), dtype=np.int64), [()]
+    account_group = np.empty(len(accounts), dtype=np.int64)
+    account_group[account_idx] = group_idx
+    off_diagonal = ~np.eye(len(products), dtype=bool)
+    out: dict[str, list[np.ndarray]] = {c: [] for c in cols}
+    for g, key in enumerate(groups):
+        group = matrix[account_group == g]
+        n = len(group)
+        if n < min_peers:
             continue
-        rows += [
-            (given, p, float(together.loc[given, p] / holders), holders)
-            for p in matrix.columns
-            if p != given
-        ]
-    return pd.DataFrame(rows, columns=cols)
+        together = group.T @ group  # accounts holding both products
+        holders = np.diag(together)
+        given, product = np.nonzero((holders[:, None] >= min_peers) & off_diagonal)
+        rows = len(products) + len(given)
+        for column, value in zip(by, key if isinstance(key, tuple) else (key,), strict=True):
+            out[column].append(np.full(rows, value, dtype=object))
+        out["given"] += [np.full(len(products), "", dtype=object), products[given]]
+        out["product"] += [products, products[product]]
+        out["share"] += [holders / n, together[given, product] / holders[given]]
+        out["peers"] += [np.full(len(products), n), holders[given]]
+    if not out["product"]:
+        return pd.DataFrame(columns=cols)
+    return pd.DataFrame({c: np.concatenate(v) for c, v in out.items()})
 
 
 def compute_whitespace(shares: pd.DataFrame, held: set[str], top: int = 5) -> pd.DataFrame:

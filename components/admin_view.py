@@ -110,7 +110,7 @@ def _run(ctx, entity: str, data: bytes, name: str, file_id: str, mapping: dict, 
     }
 
 
-def _render_outcome(file_id: str, entity: str) -> None:
+def _render_outcome(file_id: str, entity: str, ctx) -> None:
     outcome = st.session_state.get(OUTCOME)
     if not outcome or outcome["file_id"] != file_id or outcome["entity"] != entity:
         return
@@ -168,7 +168,7 @@ def _render_outcome(file_id: str, entity: str) -> None:
     )
     st.caption(t("import.refresh_hint"))
     if st.button(t("import.refresh"), key="imp_refresh"):
-        run_refresh()
+        run_refresh(ctx)
 
 
 def _render_import(ctx) -> None:
@@ -217,7 +217,7 @@ def _render_import(ctx) -> None:
     dry = st.checkbox(t("import.dry_run"), key="_w_imp_dry")
     if st.button(t("import.run"), type="primary", key="imp_run"):
         _run(ctx, entity, data, upload.name, upload.file_id, mapping, dry)
-    _render_outcome(upload.file_id, entity)
+    _render_outcome(upload.file_id, entity, ctx)
 
 
 def _show_problems(exc: ValidationError) -> None:

@@ -38,15 +38,15 @@ def _from_editor(frame: pd.DataFrame, weights: dict[str, float]) -> TieringSetti
     return TieringSettings(tiers=tiers, weights=weights)
 
 
-def run_refresh() -> None:
-    """Run the refresh job here, with its progress shown."""
+def run_refresh(ctx) -> None:
+    """Run the refresh job here for an admin, with its progress shown."""
     with st.status(t("settings.refreshing"), expanded=True) as status:
         bar = st.progress(0.0)
 
         def progress(message: str, fraction: float) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
-        result = cached.run_refresh_now(progress)
+        result = cached.run_refresh_now(ctx.scope, progress)
         status.update(
             label=t("settings.refreshed", n=fmt_int(result["snapshots"])), state="complete"
         )
@@ -164,7 +164,7 @@ def render_settings(data: dict, ctx) -> None:
     st.caption(t("settings.apply_note"))
     left, right = st.columns(2)
     if left.button(t("settings.recompute"), key="recompute"):
-        run_refresh()
+        run_refresh(ctx)
     if right.button(t("settings.apply"), key="apply_tiers"):
         moved = cached.apply_tiers(ctx.scope)
         st.session_state[FLASH] = t("settings.applied", n=fmt_int(moved))

@@ -425,7 +425,12 @@ def page(key: str) -> Iterator[PageContext]:
         if user.role not in spec.roles:
             st.error(t("shell.not_permitted"))
             st.stop()
-        scope = Scope(user_id=user.id, role=user.role, team_id=user.team_id)
+        scope = Scope(
+            user_id=user.id,
+            role=user.role,
+            team_id=user.team_id,
+            session_id=st.session_state.get("session_id"),
+        )
         if spec.filters:
             filters = _render_filters(user, cached.load_filter_options(scope, version))
         else:

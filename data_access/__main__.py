@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from data_access import backup, importing, migrate, refresh, seed
-from data_access.config import ConfigError, database_url
+from data_access import backup, importing, migrate, refresh, row_security, seed
+from data_access.config import ConfigError, database_url, owner_database_url
 from data_access.demo import DemoSpec
 from data_access.engine import (
     DatabaseUnavailable,
@@ -105,10 +105,21 @@ def _full_mapping(entity: str, mapping: dict[str, str] | None, path: Path) -> di
     return {**auto_mapping(ENTITIES[entity], columns), **mapping}
 
 
+def _grant(engine: Engine, role: str) -> None:
+    with engine.begin() as conn:
+        row_security.grant_app_role(conn, role)
+    print(f"Role {role} may use the database; row-level security applies to it.")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m data_access", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="upgrade the configured database to the newest schema")
+    ga = sub.add_parser(
+        "grant-app",
+        help="PostgreSQL: give the app's non-owner role its rights (row-level security applies)",
+    )
+    ga.add_argument("role", nargs="?", help="the role (default: the user of STRATA_DATABASE_URL)")
     for name, text in (
         ("demo-db", "migrate and fill the configured database with the demo portfolio"),
         ("ensure-demo", "create and fill the demo database only if it holds no accounts"),
@@ -151,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        url = database_url()
+        url = owner_database_url()
         engine = create_engine_for(url)
         check_connection(engine)
     except (ConfigError, DatabaseUnavailable) as exc:
@@ -163,6 +174,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "migrate":
             migrate.upgrade(engine)
             print(f"Database at {where} is at the newest schema.")
+            app_user = database_url().username
+            if url.get_backend_name() == "postgresql" and app_user not in (None, url.username):
+                _grant(engine, app_user)
+        elif args.command == "grant-app":
+            role = args.role or database_url().username
+            if url.get_backend_name() != "postgresql" or not role:
+                print("strata: grant-app needs PostgreSQL and a role name.", file=sys.stderr)
+                return 2
+            migrate.upgrade(engine)
+            _grant(engine, role)
         elif args.command == "backup":
             target = (
                 args.file

@@ -140,18 +140,27 @@ def _sign(secret: bytes, payload: str) -> str:
     return hmac.new(secret, payload.encode(), hashlib.sha256).hexdigest()[:40]
 
 
+def session_key(session_id: str) -> str:
+    """What the database stores for a session id: its SHA-256 (hex).
+
+    The id itself lives only in the browser's cookie, so reading the sessions table
+    gives nobody a session to act in (row-level security relies on it).
+    """
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
 def create_session(conn: Connection, user: UserInfo, days: int = SESSION_DAYS) -> tuple[str, int]:
     """Record a login and return the signed cookie value and its lifetime in seconds.
 
     The cookie holds a random session id and its expiry, signed with the
-    database's secret; never the password.
+    database's secret; never the password. The database keeps only the id's hash.
     """
     session_id = secrets.token_urlsafe(24)
     now = _now()
     expires = now + dt.timedelta(days=days)
     conn.execute(
         insert(UserSession).values(
-            id=session_id, user_id=user.id, created_at=now, expires_at=expires
+            id=session_key(session_id), user_id=user.id, created_at=now, expires_at=expires
         )
     )
     record_audit(conn, user_id=user.id, action="login", entity="user", entity_id=user.id)
@@ -174,7 +183,7 @@ def resolve_session(conn: Connection, cookie: str | None) -> tuple[UserInfo, str
         return None
     row = conn.execute(
         select(UserSession.user_id).where(
-            UserSession.id == session_id,
+            UserSession.id == session_key(session_id),
             UserSession.revoked_at.is_(None),
             UserSession.expires_at > _now(),
         )
@@ -190,7 +199,7 @@ def session_is_live(conn: Connection, session_id: str) -> bool:
     return (
         conn.execute(
             select(UserSession.id).where(
-                UserSession.id == session_id,
+                UserSession.id == session_key(session_id),
                 UserSession.revoked_at.is_(None),
                 UserSession.expires_at > _now(),
             )
@@ -203,7 +212,7 @@ def revoke_session(conn: Connection, session_id: str, user_id: int) -> None:
     """End a session (logout); its cookie stops working everywhere."""
     conn.execute(
         update(UserSession)
-        .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
+        .where(UserSession.id == session_key(session_id), UserSession.revoked_at.is_(None))
         .values(revoked_at=_now())
     )
     record_audit(conn, user_id=user_id, action="logout", entity="user", entity_id=user_id)

@@ -29,6 +29,7 @@ from data_access import (
     portfolio,
     profile,
     refresh,
+    row_security,
     satisfaction,
     settings,
     sso,
@@ -58,7 +59,9 @@ def _dispose(engine: Engine) -> None:
 # garbage collector.
 @st.cache_resource(max_entries=4, on_release=_dispose, show_spinner=False)
 def _engine(url_text: str) -> Engine:
-    return create_engine_for(database_url())
+    eng = create_engine_for(database_url())
+    row_security.install(eng)
+    return eng
 
 
 def engine() -> Engine:
@@ -71,19 +74,23 @@ def _db_key() -> str:
     return database_url().render_as_string(hide_password=True)
 
 
-def _read(work: Callable[[Connection], T]) -> T:
+def _read(work: Callable[[Connection], T], scope: Scope | None = None) -> T:
+    """Run ``work`` in one transaction acting for ``scope``'s viewer (see row_security)."""
     eng = engine()
     try:
-        with eng.connect() as conn:
+        viewer = scope.session_id if scope else None
+        with row_security.acting_for(viewer), eng.connect() as conn:
             return work(conn)
     except SQLAlchemyError as exc:
         raise DatabaseUnavailable(describe_error(exc, eng.url)) from exc
 
 
-def _write(work: Callable[[Connection], T]) -> T:
+def _write(work: Callable[[Connection], T], scope: Scope | None = None) -> T:
+    """Like :func:`_read`, committed at the end."""
     eng = engine()
     try:
-        with eng.begin() as conn:
+        viewer = scope.session_id if scope else None
+        with row_security.acting_for(viewer), eng.begin() as conn:
             return work(conn)
     except SQLAlchemyError as exc:
         raise DatabaseUnavailable(describe_error(exc, eng.url)) from exc
@@ -170,7 +177,7 @@ def _filter_options(db_key: str, scope: Scope, version: int) -> dict[str, list]:
         opts["months"] = portfolio.fetch_available_months(conn, scope)
         return opts
 
-    return _read(work)
+    return _read(work, scope=scope)
 
 
 def load_filter_options(scope: Scope, version: int) -> dict[str, list]:
@@ -215,7 +222,7 @@ def _overview(db_key: str, scope: Scope, filters: Filters, version: int) -> Over
             accounts_in_view=len(accounts),
         )
 
-    return _read(work)
+    return _read(work, scope=scope)
 
 
 def load_overview(scope: Scope, filters: Filters, version: int) -> OverviewData:
@@ -225,7 +232,7 @@ def load_overview(scope: Scope, filters: Filters, version: int) -> OverviewData:
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
 def _account_list(db_key: str, scope: Scope, filters: Filters, version: int) -> pd.DataFrame:
-    return _read(lambda conn: portfolio.fetch_account_list(conn, scope, filters))
+    return _read(lambda conn: portfolio.fetch_account_list(conn, scope, filters), scope=scope)
 
 
 def load_account_list(scope: Scope, filters: Filters, version: int) -> pd.DataFrame:
@@ -237,7 +244,7 @@ def load_account_list(scope: Scope, filters: Filters, version: int) -> pd.DataFr
 def _profile(
     db_key: str, scope: Scope, code: str, as_of: dt.date, version: int
 ) -> profile.ProfileData | None:
-    return _read(lambda conn: profile.load_profile_data(conn, scope, code, as_of))
+    return _read(lambda conn: profile.load_profile_data(conn, scope, code, as_of), scope=scope)
 
 
 def load_profile(
@@ -249,12 +256,14 @@ def load_profile(
 
 def save_interaction(scope: Scope, account_id: int, data: writes.InteractionInput) -> int:
     """Record an interaction (validated, audited, visible to all at once)."""
-    return _write(lambda conn: writes.record_interaction(conn, scope, account_id, data))
+    return _write(
+        lambda conn: writes.record_interaction(conn, scope, account_id, data), scope=scope
+    )
 
 
 def save_new_contact(scope: Scope, account_id: int, data: writes.ContactInput) -> int:
     """Add a stakeholder (validated, audited)."""
-    return _write(lambda conn: writes.record_contact(conn, scope, account_id, data))
+    return _write(lambda conn: writes.record_contact(conn, scope, account_id, data), scope=scope)
 
 
 def save_contact_edit(
@@ -262,7 +271,8 @@ def save_contact_edit(
 ) -> int:
     """Edit a stakeholder with optimistic locking."""
     return _write(
-        lambda conn: writes.update_contact(conn, scope, contact_id, expected_version, data)
+        lambda conn: writes.update_contact(conn, scope, contact_id, expected_version, data),
+        scope=scope,
     )
 
 
@@ -270,7 +280,7 @@ def save_contact_edit(
 def _lifecycle(
     db_key: str, scope: Scope, filters: Filters, version: int
 ) -> lifecycle.LifecycleData:
-    return _read(lambda conn: lifecycle.load_lifecycle_data(conn, scope, filters))
+    return _read(lambda conn: lifecycle.load_lifecycle_data(conn, scope, filters), scope=scope)
 
 
 def load_lifecycle(scope: Scope, filters: Filters, version: int) -> lifecycle.LifecycleData:
@@ -318,23 +328,26 @@ def tier_names(version: int) -> dict[str, tuple[str, str]]:
 
 def save_tiering(scope: Scope, new: settings.TieringSettings) -> int:
     """Save a new version of the tiering settings (admins; validated, audited)."""
-    return _write(lambda conn: settings.record_tiering(conn, scope, new))
+    return _write(lambda conn: settings.record_tiering(conn, scope, new), scope=scope)
 
 
 def save_lifecycle_rules(scope: Scope, rules: settings.LifecycleRules) -> int:
     """Save a new version of the lifecycle stage rules (admins; validated, audited)."""
-    return _write(lambda conn: settings.record_lifecycle_rules(conn, scope, rules))
+    return _write(lambda conn: settings.record_lifecycle_rules(conn, scope, rules), scope=scope)
 
 
 def apply_tiers(scope: Scope) -> int:
     """Move accounts to their suggested tiers (admins; audited)."""
-    return _write(lambda conn: settings.apply_suggested_tiers(conn, scope))
+    return _write(lambda conn: settings.apply_suggested_tiers(conn, scope), scope=scope)
 
 
-def run_refresh_now(progress: Callable[[str, float], None]) -> dict:
-    """Run the refresh job in this process, reporting progress."""
+def run_refresh_now(scope: Scope, progress: Callable[[str, float], None]) -> dict:
+    """Run the refresh job in this process for an admin, reporting progress."""
+    if scope.role != "admin":
+        raise writes.NotPermitted("only admins run the refresh job")
     try:
-        return refresh.run_refresh(engine(), progress=progress)
+        with row_security.acting_for(scope.session_id):
+            return refresh.run_refresh(engine(), progress=progress)
     except SQLAlchemyError as exc:
         raise DatabaseUnavailable(describe_error(exc, engine().url)) from exc
 
@@ -344,7 +357,7 @@ def run_refresh_now(progress: Callable[[str, float], None]) -> dict:
 def _interventions(
     db_key: str, scope: Scope, query: interventions.InterventionQuery, version: int
 ) -> pd.DataFrame:
-    return _read(lambda conn: interventions.fetch_interventions(conn, scope, query))
+    return _read(lambda conn: interventions.fetch_interventions(conn, scope, query), scope=scope)
 
 
 def load_interventions(
@@ -356,12 +369,14 @@ def load_interventions(
 
 def load_intervention(scope: Scope, intervention_id: int) -> dict | None:
     """One intervention, read fresh (it is about to be edited)."""
-    return _read(lambda conn: interventions.fetch_intervention(conn, scope, intervention_id))
+    return _read(
+        lambda conn: interventions.fetch_intervention(conn, scope, intervention_id), scope=scope
+    )
 
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
 def _my_alerts(db_key: str, scope: Scope, today: dt.date, version: int) -> pd.DataFrame:
-    return _read(lambda conn: interventions.fetch_my_alerts(conn, scope, today))
+    return _read(lambda conn: interventions.fetch_my_alerts(conn, scope, today), scope=scope)
 
 
 def load_my_alerts(scope: Scope, today: dt.date, version: int) -> pd.DataFrame:
@@ -371,7 +386,7 @@ def load_my_alerts(scope: Scope, today: dt.date, version: int) -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
 def _owner_choices(db_key: str, scope: Scope, team_id: int | None, version: int) -> pd.DataFrame:
-    return _read(lambda conn: interventions.fetch_owner_choices(conn, scope, team_id))
+    return _read(lambda conn: interventions.fetch_owner_choices(conn, scope, team_id), scope=scope)
 
 
 def load_owner_choices(scope: Scope, team_id: int | None, version: int) -> pd.DataFrame:
@@ -381,7 +396,7 @@ def load_owner_choices(scope: Scope, team_id: int | None, version: int) -> pd.Da
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
 def _scope_accounts(db_key: str, scope: Scope, version: int) -> pd.DataFrame:
-    return _read(lambda conn: interventions.fetch_scope_accounts(conn, scope))
+    return _read(lambda conn: interventions.fetch_scope_accounts(conn, scope), scope=scope)
 
 
 def load_scope_accounts(scope: Scope, version: int) -> pd.DataFrame:
@@ -426,7 +441,8 @@ def save_new_intervention(
     return _write(
         lambda conn: interventions.create_intervention(
             conn, scope, account_id, data, request_token=token
-        )
+        ),
+        scope=scope,
     )
 
 
@@ -437,7 +453,8 @@ def save_intervention_edit(
     return _write(
         lambda conn: interventions.update_intervention(
             conn, scope, intervention_id, expected_version, data
-        )
+        ),
+        scope=scope,
     )
 
 
@@ -453,7 +470,8 @@ def save_intervention_status(
     return _write(
         lambda conn: interventions.change_status(
             conn, scope, intervention_id, expected_version, action, outcome=outcome, note=note
-        )
+        ),
+        scope=scope,
     )
 
 
@@ -461,7 +479,10 @@ def preview_playbook(
     scope: Scope, playbook: interventions.Playbook, codes: tuple[str, ...], start: dt.date
 ) -> pd.DataFrame:
     """What applying a playbook would create (nothing is written)."""
-    return _read(lambda conn: interventions.preview_playbook(conn, scope, playbook, codes, start))
+    return _read(
+        lambda conn: interventions.preview_playbook(conn, scope, playbook, codes, start),
+        scope=scope,
+    )
 
 
 def apply_playbook(
@@ -473,7 +494,8 @@ def apply_playbook(
 ) -> int:
     """Create a playbook's interventions for the accounts, all or nothing."""
     return _write(
-        lambda conn: interventions.apply_playbook(conn, scope, playbook, codes, start, token)
+        lambda conn: interventions.apply_playbook(conn, scope, playbook, codes, start, token),
+        scope=scope,
     )
 
 
@@ -487,17 +509,17 @@ def run_alert_rules(scope: Scope) -> dict[str, int]:
             conn, settings.fetch_alert_rules(conn)[1], user_id=scope.user_id
         )
 
-    return _write(work)
+    return _write(work, scope=scope)
 
 
 def save_alert_rules(scope: Scope, rules: settings.AlertRules) -> int:
     """Save a new version of the alert rules (admins; validated, audited)."""
-    return _write(lambda conn: settings.record_alert_rules(conn, scope, rules))
+    return _write(lambda conn: settings.record_alert_rules(conn, scope, rules), scope=scope)
 
 
 def save_playbooks(scope: Scope, playbooks: tuple[interventions.Playbook, ...]) -> int:
     """Save a new version of the playbooks (admins; validated, audited)."""
-    return _write(lambda conn: settings.record_playbooks(conn, scope, playbooks))
+    return _write(lambda conn: settings.record_playbooks(conn, scope, playbooks), scope=scope)
 
 
 # ----------------------------------------------------------- satisfaction
@@ -505,7 +527,9 @@ def save_playbooks(scope: Scope, playbooks: tuple[interventions.Playbook, ...]) 
 def _satisfaction(
     db_key: str, scope: Scope, filters: Filters, version: int
 ) -> satisfaction.SatisfactionData:
-    return _read(lambda conn: satisfaction.load_satisfaction_data(conn, scope, filters))
+    return _read(
+        lambda conn: satisfaction.load_satisfaction_data(conn, scope, filters), scope=scope
+    )
 
 
 def load_satisfaction(
@@ -519,7 +543,7 @@ def load_satisfaction(
 def _comments(
     db_key: str, scope: Scope, filters: Filters, query: satisfaction.CommentQuery, version: int
 ) -> pd.DataFrame:
-    return _read(lambda conn: satisfaction.fetch_comments(conn, scope, filters, query))
+    return _read(lambda conn: satisfaction.fetch_comments(conn, scope, filters, query), scope=scope)
 
 
 def load_comments(
@@ -533,7 +557,10 @@ def load_comments(
 def _open_detractors(
     db_key: str, scope: Scope, filters: Filters, days: int, today: dt.date, version: int
 ) -> pd.DataFrame:
-    return _read(lambda conn: satisfaction.fetch_open_detractors(conn, scope, filters, days, today))
+    return _read(
+        lambda conn: satisfaction.fetch_open_detractors(conn, scope, filters, days, today),
+        scope=scope,
+    )
 
 
 def load_open_detractors(
@@ -545,12 +572,14 @@ def load_open_detractors(
 
 def save_followup(scope: Scope, response_id: int) -> tuple[int, bool]:
     """Plan the follow-up of a detractor answer (idempotent per answer)."""
-    return _write(lambda conn: satisfaction.create_followup(conn, scope, response_id))
+    return _write(lambda conn: satisfaction.create_followup(conn, scope, response_id), scope=scope)
 
 
 def save_satisfaction_settings(scope: Scope, min_n: int, days: int) -> int:
     """Save a new version of the satisfaction settings (admins)."""
-    return _write(lambda conn: settings.record_satisfaction_settings(conn, scope, min_n, days))
+    return _write(
+        lambda conn: settings.record_satisfaction_settings(conn, scope, min_n, days), scope=scope
+    )
 
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
@@ -582,7 +611,10 @@ def save_health_settings(
 ) -> int:
     """Save new health weights and bands (admins; versioned, audited)."""
     return _write(
-        lambda conn: settings.record_health_settings(conn, scope, weights, healthy_from, watch_from)
+        lambda conn: settings.record_health_settings(
+            conn, scope, weights, healthy_from, watch_from
+        ),
+        scope=scope,
     )
 
 
@@ -599,7 +631,7 @@ def load_products(version: int) -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
 def _growth(db_key: str, scope: Scope, filters: Filters, version: int) -> growth.GrowthData:
-    return _read(lambda conn: growth.load_growth_data(conn, scope, filters))
+    return _read(lambda conn: growth.load_growth_data(conn, scope, filters), scope=scope)
 
 
 def load_growth(scope: Scope, filters: Filters, version: int) -> growth.GrowthData:
@@ -619,9 +651,10 @@ def import_file(
 ) -> tuple[importing.Checked, importing.ImportResult | None]:
     """Check a file and, unless it has problems or this is a dry run, import it."""
     try:
-        return importing.run_import(
-            engine(), scope, entity, data, file_name, mapping, dry_run, progress=progress
-        )
+        with row_security.acting_for(scope.session_id):
+            return importing.run_import(
+                engine(), scope, entity, data, file_name, mapping, dry_run, progress=progress
+            )
     except SQLAlchemyError as exc:
         raise DatabaseUnavailable(describe_error(exc, engine().url)) from exc
 
@@ -638,12 +671,14 @@ def load_import_presets(version: int) -> dict[str, dict[str, dict[str, str]]]:
 
 def save_import_preset(scope: Scope, entity: str, name: str, mapping: dict[str, str]) -> int:
     """Save a column mapping (admins; versioned, audited)."""
-    return _write(lambda conn: importing.record_preset(conn, scope, entity, name, mapping))
+    return _write(
+        lambda conn: importing.record_preset(conn, scope, entity, name, mapping), scope=scope
+    )
 
 
 @st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
 def _users(db_key: str, scope: Scope, version: int) -> pd.DataFrame:
-    return _read(lambda conn: users.fetch_users(conn, scope))
+    return _read(lambda conn: users.fetch_users(conn, scope), scope=scope)
 
 
 def load_users(scope: Scope, version: int) -> pd.DataFrame:
@@ -663,24 +698,26 @@ def load_teams(version: int) -> list[dict]:
 
 def save_new_user(scope: Scope, username: str, data: users.UserInput, password: str) -> int:
     """Create a user (admins; validated, audited)."""
-    return _write(lambda conn: users.create_user(conn, scope, username, data, password))
+    return _write(
+        lambda conn: users.create_user(conn, scope, username, data, password), scope=scope
+    )
 
 
 def save_user(scope: Scope, user_id: int, data: users.UserInput) -> bool:
     """Change a user (admins; validated, audited; ends their sessions on role changes)."""
-    return _write(lambda conn: users.update_user(conn, scope, user_id, data))
+    return _write(lambda conn: users.update_user(conn, scope, user_id, data), scope=scope)
 
 
 def save_password_reset(scope: Scope, user_id: int, password: str) -> None:
     """Set a user's password (admins; audited without the password)."""
-    _write(lambda conn: users.reset_password(conn, scope, user_id, password))
+    _write(lambda conn: users.reset_password(conn, scope, user_id, password), scope=scope)
 
 
 def load_audit_facets(scope: Scope) -> dict[str, list]:
     """Users, entities and actions present in the audit log (not cached: always current)."""
-    return _read(lambda conn: audit.fetch_audit_facets(conn, scope))
+    return _read(lambda conn: audit.fetch_audit_facets(conn, scope), scope=scope)
 
 
 def load_audit(scope: Scope, query: audit.AuditQuery) -> tuple[pd.DataFrame, int]:
     """Audit rows matching ``query`` (not cached: always current)."""
-    return _read(lambda conn: audit.fetch_audit(conn, scope, query))
+    return _read(lambda conn: audit.fetch_audit(conn, scope, query), scope=scope)

@@ -12,20 +12,21 @@ from sqlalchemy.exc import ArgumentError
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = ROOT / "data" / "strata.db"
 ENV_VAR = "STRATA_DATABASE_URL"
+OWNER_ENV_VAR = "STRATA_OWNER_DATABASE_URL"
 
 
 class ConfigError(ValueError):
     """The database setting cannot be used; the message is one sentence for a human."""
 
 
-def _secrets_url(secrets_path: Path) -> str | None:
+def _secrets_url(secrets_path: Path, key: str = "url") -> str | None:
     if not secrets_path.is_file():
         return None
     try:
         secrets = tomllib.loads(secrets_path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{secrets_path.name} is not valid TOML: {exc}") from exc
-    url = secrets.get("connections", {}).get("strata", {}).get("url")
+    url = secrets.get("connections", {}).get("strata", {}).get(key)
     return str(url) if url else None
 
 
@@ -55,11 +56,33 @@ def database_url(environ: dict[str, str] | None = None, secrets_path: Path | Non
     raw = environ.get(ENV_VAR) or _secrets_url(secrets_path or ROOT / ".streamlit" / "secrets.toml")
     if not raw:
         return make_url(f"sqlite:///{DEFAULT_SQLITE_PATH}")
+    return _parse(raw, ENV_VAR)
+
+
+def owner_database_url(
+    environ: dict[str, str] | None = None, secrets_path: Path | None = None
+) -> URL:
+    """The URL of the role that owns the tables, for migrations and maintenance commands.
+
+    ``STRATA_OWNER_DATABASE_URL`` or ``[connections.strata] owner_url``; without either,
+    the app's own URL (then the app owns the tables and row-level security does not
+    apply to it).
+    """
+    environ = os.environ if environ is None else environ
+    raw = environ.get(OWNER_ENV_VAR) or _secrets_url(
+        secrets_path or ROOT / ".streamlit" / "secrets.toml", "owner_url"
+    )
+    if not raw:
+        return database_url(environ, secrets_path)
+    return _parse(raw, OWNER_ENV_VAR)
+
+
+def _parse(raw: str, source: str) -> URL:
     try:
         url = make_url(raw.strip())
     except ArgumentError as exc:
         raise ConfigError(
-            f"The database URL in {ENV_VAR} could not be parsed "
+            f"The database URL in {source} could not be parsed "
             "(expected e.g. postgresql+psycopg://user@host:5432/dbname)."
         ) from exc
     backend = url.get_backend_name()

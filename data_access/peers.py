@@ -97,18 +97,16 @@ def _shares(conn: Connection, as_of: dt.date) -> pd.DataFrame:
         )
         .distinct(),
     )
-    parts = []
-    for (tier, industry), group in holdings.groupby(["tier", "industry"]):
-        n = int(group["account_id"].nunique())
-        parts.append(pd.DataFrame([{"kind": "peers", "tier": tier, "industry": industry, "n": n}]))
-        shares = pa.compute_peer_shares(group, min_peers=MIN_PEERS)
-        if len(shares):
-            parts.append(
-                shares.rename(columns={"share": "value", "peers": "n"}).assign(
-                    kind="share", tier=tier, industry=industry
-                )
-            )
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+    by = ["tier", "industry"]
+    counts = holdings.groupby(by)["account_id"].nunique().rename("n").reset_index()
+    shares = pa.compute_peer_shares(holdings, min_peers=MIN_PEERS, by=tuple(by))
+    return pd.concat(
+        [
+            counts.assign(kind="peers"),
+            shares.rename(columns={"share": "value", "peers": "n"}).assign(kind="share"),
+        ],
+        ignore_index=True,
+    )
 
 
 def _industry_figures(conn: Connection, as_of: dt.date) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -91,6 +92,22 @@ class UserSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class ViewerScope(Base):
+    """Whom the current database transaction acts for (PostgreSQL row-level security).
+
+    Only the function ``strata_enter_scope`` (running with the owner's rights) writes
+    it, for the connection's backend and transaction and from a live session; the
+    app's own role can neither read nor write it. Unused on SQLite.
+    """
+
+    __tablename__ = "viewer_scopes"
+    backend_pid: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    xact: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(20))
+    team_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class LoginFailure(Base):
@@ -402,6 +419,9 @@ class PeerFigure(Base):
 
 class AuditLog(Base):
     __tablename__ = "audit_log"
+    # Written without RETURNING: on PostgreSQL anyone may append to the trail, but the
+    # row-level policy lets only executives and admins read all of it back.
+    __table_args__: ClassVar = {"implicit_returning": False}
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, false, true
 
@@ -21,6 +21,9 @@ class Scope:
     user_id: int
     role: str
     team_id: int | None = None
+    # The signed-in session this scope was built for. On PostgreSQL with row-level
+    # security, each transaction names it so the database applies the same scope.
+    session_id: str | None = field(default=None, repr=False)
 
     @property
     def is_team_bound(self) -> bool:

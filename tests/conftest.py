@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -157,3 +158,27 @@ def own_engine(
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
         admin.dispose()
+
+
+def app_role_url(owner_url: URL) -> URL:
+    """A login role that does not own the tables, granted on ``owner_url`` like the app's.
+
+    Row-level security applies to it (the test server's ``postgres`` is a superuser and
+    bypasses it). Roles are cluster-wide: the role is made once and kept, with no rights
+    of its own beyond the databases it is granted on.
+    """
+    from sqlalchemy.exc import DBAPIError
+
+    from data_access.row_security import grant_app_role
+
+    role = "strata_app_test"
+    admin = _pg_admin()
+    # The role may exist from an earlier run, or the other test worker just made it.
+    with admin.connect() as conn, contextlib.suppress(DBAPIError):
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+    admin.dispose()
+    owner = create_engine_for(owner_url)
+    with owner.begin() as conn:
+        grant_app_role(conn, role)
+    owner.dispose()
+    return owner_url.set(username=role)

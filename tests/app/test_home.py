@@ -8,6 +8,7 @@ from babel.numbers import format_compact_decimal, format_decimal
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 
+from data_access import auth
 from data_access.engine import create_engine_for
 from tests.app.conftest import run_page
 
@@ -135,5 +136,9 @@ def test_logout_returns_to_login_and_ends_the_session(app_db: URL) -> None:
     at.sidebar.button(key="logout").click().run()
     assert at.text_input(key="_w_username") is not None
     assert len(at.metric) == 0
-    revoked = _scalar(app_db, "SELECT revoked_at FROM user_sessions WHERE id = :id", id=session_id)
+    revoked = _scalar(
+        app_db,
+        "SELECT revoked_at FROM user_sessions WHERE id = :id",
+        id=auth.session_key(session_id),
+    )
     assert revoked is not None

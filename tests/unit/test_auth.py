@@ -82,11 +82,22 @@ def test_expired_session_is_refused(engine: Engine) -> None:
         cookie, _ = auth.create_session(conn, user)
         conn.execute(
             update(UserSession)
-            .where(UserSession.id == cookie.split(".")[0])
+            .where(UserSession.id == auth.session_key(cookie.split(".")[0]))
             .values(expires_at=dt.datetime(2020, 1, 1))
         )
     with engine.begin() as conn:
         assert auth.resolve_session(conn, cookie) is None
+
+
+def test_sessions_table_holds_no_session_id(engine: Engine) -> None:
+    with engine.begin() as conn:
+        user = auth.verify_login(conn, "exec", "strata-demo")
+        cookie, _ = auth.create_session(conn, user)
+        session_id = cookie.split(".")[0]
+        stored = set(conn.execute(select(UserSession.id)).scalars())
+        assert session_id not in stored
+        assert auth.session_key(session_id) in stored
+        assert auth.resolve_session(conn, cookie)[1] == session_id
 
 
 def test_language_choice_is_remembered_and_audited(sqlite_url: URL) -> None:
