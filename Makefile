@@ -20,6 +20,13 @@ $(VENV)/.stamp-dev: requirements-dev.txt $(VENV)/.stamp-runtime
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The local OpenID Connect provider of the single sign-on browser test (Node.js).
+OIDC := tests/e2e/oidc
+$(OIDC)/node_modules/.installed: $(OIDC)/package.json
+	@if command -v npm >/dev/null; then \
+	  npm install --prefix $(OIDC) --no-package-lock --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the single sign-on browser test will be skipped"; fi
+
 ## run: install, create and fill the demo database on first run, serve on 127.0.0.1:8501
 run: $(VENV)/.stamp-runtime
 	$(PY) -m data_access ensure-demo --accounts $(ACCOUNTS)
@@ -28,7 +35,7 @@ run: $(VENV)/.stamp-runtime
 ## test: everything CI runs (lint, import contract, all tests)
 # Tests without a browser run on two workers; browser tests (one of which stops and starts
 # PostgreSQL) run afterwards, alone.
-test: $(VENV)/.stamp-dev lint
+test: $(VENV)/.stamp-dev $(OIDC)/node_modules/.installed lint
 	$(PY) -m pytest -n 2 -m "not browser"
 	$(PY) -m pytest -m browser
 

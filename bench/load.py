@@ -6,7 +6,8 @@ names another. Each session signs in as a different demo user (executives, accou
 managers of every team, an admin) in its own headless Chromium context and clicks
 through every page its role may open: one warm-up round, then the measured rounds.
 Reports the success rate, p50/p95 page-load time (navigation until the script finished
-and the page drew) and the server's memory growth from after warm-up to the end.
+and the page drew), the server's memory growth from after warm-up to the end and how
+many cores the server kept busy (the browsers share the same machine).
 """
 
 from __future__ import annotations
@@ -32,20 +33,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 USERS = ["exec", "exec2", "admin", "manager", *[f"am{i:02d}" for i in range(4, 19)]]
-COMMON = [
-    "Portfolio overview",
-    "Accounts",
-    "Account profile",
-    "Lifecycle & retention",
-    "Satisfaction",
-    "Growth",
-    "Interventions",
-]
+# Sidebar links by the page they open (their labels follow each user's language).
+COMMON = ["", "accounts", "profile", "lifecycle", "satisfaction", "growth", "interventions"]
 PAGES = {
-    "executive": [*COMMON, "Model validation"],
+    "executive": [*COMMON, "models"],
     "account_manager": COMMON,
-    "admin": [*COMMON, "Model validation", "Settings", "Data & users"],
+    "admin": [*COMMON, "models", "settings", "admin"],
 }
+NAMES = {"": "overview"}
 WATCH = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   window.__runs = [];
@@ -108,26 +103,34 @@ def _start_server(url: str, log: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit(f"the server did not start; see {log}")
 
 
-async def _open(page, label: str) -> None:
+async def _open(page, path: str) -> None:
     """Click a page in the sidebar and wait until its script run has finished."""
     await page.evaluate(WATCH)
-    await page.get_by_test_id("stSidebar").get_by_role("link", name=label, exact=True).click()
+    await page.locator(f'[data-testid="stSidebar"] a[href="{path}"]').click()
     await page.wait_for_function(DONE, timeout=60_000, polling=50)
 
 
-async def _session(browser, base: str, user: str, rounds: int, results: list, delay: float) -> None:
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the server process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _session(
+    browser, base: str, user: str, rounds: int, results: list, delay: float, warm: asyncio.Event
+) -> None:
     await asyncio.sleep(delay)  # sign-ins are staggered; the measured rounds overlap fully
     context = await browser.new_context(locale="en-US", viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
     role = ROLE.get(user, "account_manager")
     try:
-        await page.goto(base, wait_until="commit", timeout=120_000)
+        await page.goto(base, wait_until="commit", timeout=300_000)
         username = page.get_by_role("textbox", name="Username")
-        await username.wait_for(timeout=120_000)
+        await username.wait_for(timeout=300_000)
         await username.fill(user)
         await page.get_by_role("textbox", name="Password").fill("strata-demo")
         await page.get_by_role("button", name="Sign in").click()
-        await page.wait_for_selector('[data-testid="stSidebar"] a', timeout=120_000)
+        await page.wait_for_selector('[data-testid="stSidebar"] a', timeout=300_000)
         for _ in range(50):  # the login cookie is set by a component after the first run
             if any(c["name"] == "strata_session" for c in await context.cookies()):
                 break
@@ -137,10 +140,11 @@ async def _session(browser, base: str, user: str, rounds: int, results: list, de
         await context.close()
         return
     for r in range(rounds + 1):
-        for label in PAGES[role]:
+        for path in PAGES[role]:
+            label = NAMES.get(path, path)
             started = time.perf_counter()
             try:
-                await _open(page, label)
+                await _open(page, path)
                 ok = await page.locator('[data-testid="stException"]').count() == 0
                 results.append((user, label, time.perf_counter() - started, ok, r > 0, ""))
             except Exception as exc:  # noqa: BLE001 - recorded as a failed load
@@ -149,6 +153,7 @@ async def _session(browser, base: str, user: str, rounds: int, results: list, de
                 )
         if r == 0:
             results.append((user, "warm", 0, True, False, ""))
+            await warm.wait()  # measured rounds start together, once every session is warm
         done = [x for x in results if x[0] == user and x[1] != "warm"]
         print(
             f"{user}: round {r} done, {sum(1 for x in done if x[3])}/{len(done)} loads ok, "
@@ -158,33 +163,46 @@ async def _session(browser, base: str, user: str, rounds: int, results: list, de
     await context.close()
 
 
-async def _run(base: str, sessions: int, rounds: int, pid: int) -> tuple[list, float, float]:
+async def _run(
+    base: str, sessions: int, rounds: int, pid: int, stagger: float
+) -> tuple[list, dict[str, float]]:
     from playwright.async_api import async_playwright
 
     results: list = []
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         users = [USERS[i % len(USERS)] for i in range(sessions)]
+        warm = asyncio.Event()
         tasks = [
-            asyncio.create_task(_session(browser, base, u, rounds, results, 1.5 * i))
+            asyncio.create_task(_session(browser, base, u, rounds, results, stagger * i, warm))
             for i, u in enumerate(users)
         ]
-        # Memory after warm-up: once every session finished its first round.
-        while sum(1 for r in results if r[1] == "warm") < sessions and not all(
-            t.done() for t in tasks
-        ):
+        # Every session signed in and clicked through once (or gave up): measure from here.
+        while sum(1 for r in results if r[1] in ("warm", "login")) < sessions:
             await asyncio.sleep(0.5)
-        warm_rss = _rss_mb(pid)
+        marks = {
+            "warm_rss": _rss_mb(pid),
+            "warm_cpu": _cpu_seconds(pid),
+            "warm_at": time.perf_counter(),
+        }
+        warm.set()
         await asyncio.gather(*tasks)
-        end_rss = _rss_mb(pid)
+        marks |= {
+            "end_rss": _rss_mb(pid),
+            "end_cpu": _cpu_seconds(pid),
+            "end_at": time.perf_counter(),
+        }
         await browser.close()
-    return results, warm_rss, end_rss
+    return results, marks
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sessions", type=int, default=int(os.environ.get("SESSIONS", 20)))
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS", 2)))
+    parser.add_argument(
+        "--stagger", type=float, default=3.0, help="seconds between two sessions' sign-ins"
+    )
     args = parser.parse_args()
     url = os.environ.get("STRATA_DATABASE_URL", f"sqlite:///{ROOT / 'data' / 'strata.db'}")
     os.environ["STRATA_DATABASE_URL"] = url
@@ -194,7 +212,7 @@ def main() -> None:
     try:
         start_rss = _rss_mb(proc.pid)
         started = time.perf_counter()
-        results, warm_rss, end_rss = asyncio.run(_run(base, args.sessions, args.rounds, proc.pid))
+        results, marks = asyncio.run(_run(base, args.sessions, args.rounds, proc.pid, args.stagger))
         wall = time.perf_counter() - started
     finally:
         proc.terminate()
@@ -215,8 +233,11 @@ def main() -> None:
     print(f"{'p95 page load (s)':<40} {q[18]:>8.2f}")
     print(f"{'max page load (s)':<40} {max(times) if times else float('nan'):>8.2f}")
     print(f"{'server memory at start (MB)':<40} {start_rss:>8.0f}")
-    print(f"{'server memory after warm-up (MB)':<40} {warm_rss:>8.0f}")
-    print(f"{'server memory growth after warm-up (MB)':<40} {end_rss - warm_rss:>8.0f}")
+    print(f"{'server memory after warm-up (MB)':<40} {marks['warm_rss']:>8.0f}")
+    growth = marks["end_rss"] - marks["warm_rss"]
+    print(f"{'server memory growth after warm-up (MB)':<40} {growth:>8.0f}")
+    busy = (marks["end_cpu"] - marks["warm_cpu"]) / max(marks["end_at"] - marks["warm_at"], 1e-9)
+    print(f"{'server CPU while measured (cores of ' + str(os.cpu_count()) + ')':<40} {busy:>8.2f}")
     failures = [r for r in loads if not r[3]]
     for user, path, seconds, _, _, error in failures[:10]:
         print(f"  failed: {user} {path} after {seconds:.1f} s {error}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -73,17 +74,26 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _csv_bytes(frame: pd.DataFrame) -> bytes:
+    return neutralise_formulas(frame).to_csv(index=False).encode("utf-8-sig")
+
+
+def _xlsx_bytes(frame: pd.DataFrame) -> bytes:
+    out = io.BytesIO()
+    with pd.ExcelWriter(out, engine="openpyxl") as writer:
+        neutralise_formulas(frame).to_excel(writer, index=False, sheet_name="Strata")
+    return out.getvalue()
+
+
 def render_downloads(frame: pd.DataFrame, basename: str, key: str | None = None) -> None:
-    """CSV and Excel downloads of exactly ``frame``, formula cells neutralised."""
-    safe = neutralise_formulas(frame)
-    csv = safe.to_csv(index=False).encode("utf-8-sig")
-    xlsx = io.BytesIO()
-    with pd.ExcelWriter(xlsx, engine="openpyxl") as writer:
-        safe.to_excel(writer, index=False, sheet_name="Strata")
+    """CSV and Excel downloads of exactly ``frame``, formula cells neutralised.
+
+    The files are made when a download button is clicked, not on every page run.
+    """
     left, right, _ = st.columns([1, 1, 4])
     left.download_button(
         t("export.csv"),
-        csv,
+        functools.partial(_csv_bytes, frame),
         file_name=f"{basename}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -92,7 +102,7 @@ def render_downloads(frame: pd.DataFrame, basename: str, key: str | None = None)
     )
     right.download_button(
         t("export.xlsx"),
-        xlsx.getvalue(),
+        functools.partial(_xlsx_bytes, frame),
         file_name=f"{basename}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         icon=":material/download:",

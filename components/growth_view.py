@@ -129,23 +129,45 @@ def render_matrix(data, ctx) -> None:
     st.caption(t("growth.matrix_note"))
 
 
-def _reason(row, held: set[str], by_group: dict, names: dict, lang: str) -> str:
-    peer = by_group.get((row.tier, row.industry, row.product))
-    if peer is None or peer.empty:
-        return t("growth.reason_none", lang=lang)
-    base = peer[peer["given"] == ""]
-    cond = peer[peer["given"].isin(held)].sort_values("share", ascending=False)
-    share = fmt_pct(base["share"].iloc[0], 0) if len(base) else "—"
-    if len(cond):
-        best = cond.iloc[0]
-        return t(
-            "growth.reason_because",
-            lang=lang,
-            share=share,
-            cond=fmt_pct(best["share"], 0),
-            because=names.get(best["given"], best["given"]),
-        )
-    return t("growth.reason_peers", lang=lang, share=share)
+def _reasons(
+    top: pd.DataFrame, holdings: pd.DataFrame, peer_shares: pd.DataFrame, names: dict, lang: str
+) -> list[str]:
+    """Why each suggestion: its peers' penetration, and the held product whose holders
+    most often hold it too (ties go to the alphabetically first product)."""
+    keys = ["tier", "industry", "product"]
+    rows = top[["account_id", *keys]].reset_index(drop=True).assign(row=lambda f: f.index)
+    overall = peer_shares[peer_shares["given"] == ""][[*keys, "share"]]
+    rows = rows.merge(overall, on=keys, how="left")
+    known = set(peer_shares[keys].itertuples(index=False, name=None))
+    held = holdings[["account_id", "product"]].rename(columns={"product": "given"})
+    cond = (
+        rows[["row", "account_id", *keys]]
+        .merge(held.drop_duplicates(), on="account_id")
+        .merge(peer_shares[peer_shares["given"] != ""], on=[*keys, "given"])
+        .sort_values(["row", "share", "given"], ascending=[True, False, True])
+        .drop_duplicates("row")
+        .set_index("row")
+    )
+    out = []
+    for r in rows.itertuples():
+        if (r.tier, r.industry, r.product) not in known:
+            out.append(t("growth.reason_none", lang=lang))
+            continue
+        share = fmt_pct(r.share, 0) if pd.notna(r.share) else "—"
+        if r.row in cond.index:
+            best = cond.loc[r.row]
+            out.append(
+                t(
+                    "growth.reason_because",
+                    lang=lang,
+                    share=share,
+                    cond=fmt_pct(best["share"], 0),
+                    because=names.get(best["given"], best["given"]),
+                )
+            )
+        else:
+            out.append(t("growth.reason_peers", lang=lang, share=share))
+    return out
 
 
 def render_nbp(data, ctx) -> None:
@@ -157,12 +179,7 @@ def render_nbp(data, ctx) -> None:
         st.info(t("growth.no_scores"))
         return
     top = opp[opp["rank"] <= 3].sort_values("expected_revenue", ascending=False)
-    held = data.holdings.groupby("account_id")["product"].agg(set)
-    # Peer shares grouped once, not filtered again for every suggestion.
-    by_group = dict(iter(data.peer_shares.groupby(["tier", "industry", "product"])))
-    reasons = [
-        _reason(r, held.get(r.account_id, set()), by_group, names, lang) for r in top.itertuples()
-    ]
+    reasons = _reasons(top, data.holdings, data.peer_shares, names, lang)
     st.caption(
         t(
             "growth.nbp_caption",

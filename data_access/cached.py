@@ -49,6 +49,9 @@ from data_access.versioning import fetch_data_version
 T = TypeVar("T")
 TTL = dt.timedelta(minutes=30)
 ENTRIES = 64
+# Cached figures are keyed by who may see them, not by the sign-in that asked first: a
+# user's new session reuses what an earlier one of the same user loaded.
+SCOPE_KEY = {Scope: lambda s: (s.user_id, s.role, s.team_id)}
 
 
 def _dispose(engine: Engine) -> None:
@@ -170,7 +173,7 @@ def is_demo(version: int) -> bool:
 
 
 # --------------------------------------------------------------- loaders
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
 def _filter_options(db_key: str, scope: Scope, version: int) -> dict[str, list]:
     def work(conn: Connection) -> dict[str, list]:
         opts = portfolio.fetch_filter_options(conn, scope)
@@ -201,7 +204,7 @@ class OverviewData:
     accounts_in_view: int
 
 
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
 def _overview(db_key: str, scope: Scope, filters: Filters, version: int) -> OverviewData:
     def work(conn: Connection) -> OverviewData:
         accounts = portfolio.fetch_portfolio_accounts(conn, scope, filters)
@@ -230,7 +233,7 @@ def load_overview(scope: Scope, filters: Filters, version: int) -> OverviewData:
     return _overview(_db_key(), scope, filters, version)
 
 
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
 def _account_list(db_key: str, scope: Scope, filters: Filters, version: int) -> pd.DataFrame:
     return _read(lambda conn: portfolio.fetch_account_list(conn, scope, filters), scope=scope)
 
@@ -240,7 +243,7 @@ def load_account_list(scope: Scope, filters: Filters, version: int) -> pd.DataFr
     return _account_list(_db_key(), scope, filters, version)
 
 
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
 def _profile(
     db_key: str, scope: Scope, code: str, as_of: dt.date, version: int
 ) -> profile.ProfileData | None:
@@ -276,7 +279,7 @@ def save_contact_edit(
     )
 
 
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
 def _lifecycle(
     db_key: str, scope: Scope, filters: Filters, version: int
 ) -> lifecycle.LifecycleData:
@@ -353,7 +356,7 @@ def run_refresh_now(scope: Scope, progress: Callable[[str, float], None]) -> dic
 
 
 # ---------------------------------------------------------- interventions
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
 def _interventions(
     db_key: str, scope: Scope, query: interventions.InterventionQuery, version: int
 ) -> pd.DataFrame:
@@ -374,7 +377,7 @@ def load_intervention(scope: Scope, intervention_id: int) -> dict | None:
     )
 
 
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
 def _my_alerts(db_key: str, scope: Scope, today: dt.date, version: int) -> pd.DataFrame:
     return _read(lambda conn: interventions.fetch_my_alerts(conn, scope, today), scope=scope)
 
@@ -384,7 +387,7 @@ def load_my_alerts(scope: Scope, today: dt.date, version: int) -> pd.DataFrame:
     return _my_alerts(_db_key(), scope, today, version)
 
 
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
 def _owner_choices(db_key: str, scope: Scope, team_id: int | None, version: int) -> pd.DataFrame:
     return _read(lambda conn: interventions.fetch_owner_choices(conn, scope, team_id), scope=scope)
 
@@ -394,7 +397,7 @@ def load_owner_choices(scope: Scope, team_id: int | None, version: int) -> pd.Da
     return _owner_choices(_db_key(), scope, team_id, version)
 
 
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
 def _scope_accounts(db_key: str, scope: Scope, version: int) -> pd.DataFrame:
     return _read(lambda conn: interventions.fetch_scope_accounts(conn, scope), scope=scope)
 
@@ -523,7 +526,7 @@ def save_playbooks(scope: Scope, playbooks: tuple[interventions.Playbook, ...]) 
 
 
 # ----------------------------------------------------------- satisfaction
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
 def _satisfaction(
     db_key: str, scope: Scope, filters: Filters, version: int
 ) -> satisfaction.SatisfactionData:
@@ -539,7 +542,7 @@ def load_satisfaction(
     return _satisfaction(_db_key(), scope, filters, version)
 
 
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
 def _comments(
     db_key: str, scope: Scope, filters: Filters, query: satisfaction.CommentQuery, version: int
 ) -> pd.DataFrame:
@@ -553,7 +556,7 @@ def load_comments(
     return _comments(_db_key(), scope, filters, query, version)
 
 
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
 def _open_detractors(
     db_key: str, scope: Scope, filters: Filters, days: int, today: dt.date, version: int
 ) -> pd.DataFrame:
@@ -629,7 +632,7 @@ def load_products(version: int) -> pd.DataFrame:
     return _products(_db_key(), version)
 
 
-@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False)
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
 def _growth(db_key: str, scope: Scope, filters: Filters, version: int) -> growth.GrowthData:
     return _read(lambda conn: growth.load_growth_data(conn, scope, filters), scope=scope)
 

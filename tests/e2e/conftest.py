@@ -25,7 +25,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -34,11 +34,24 @@ def _free_port() -> int:
 class Server:
     """`streamlit run app.py` on a free loopback port against one SQLite file (or a URL)."""
 
-    def __init__(self, db_file: Path | None, log: Path, database_url: str | None = None) -> None:
+    def __init__(
+        self,
+        db_file: Path | None,
+        log: Path,
+        database_url: str | None = None,
+        *,
+        port: int | None = None,
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.db = db_file
-        self.port = _free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "STRATA_DATABASE_URL": database_url or f"sqlite:///{db_file}"}
+        env = {
+            **os.environ,
+            "STRATA_DATABASE_URL": database_url or f"sqlite:///{db_file}",
+            **(env or {}),
+        }
         self._log = log.open("w")
         self.proc = subprocess.Popen(
             [
@@ -55,6 +68,7 @@ class Server:
                 "true",
                 "--browser.gatherUsageStats",
                 "false",
+                *args,
             ],
             cwd=ROOT,
             env=env,

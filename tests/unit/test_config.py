@@ -5,7 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from data_access.config import DEFAULT_SQLITE_PATH, ROOT, ConfigError, database_url
+from data_access.config import (
+    DEFAULT_SQLITE_PATH,
+    ROOT,
+    ConfigError,
+    database_url,
+    owner_database_url,
+)
 from data_access.import_files import MAX_BYTES
 
 
@@ -28,6 +34,23 @@ def test_environment_wins_over_secrets(tmp_path: Path) -> None:
     secrets.write_text('[connections.strata]\nurl = "postgresql://app@db/strata"\n')
     url = database_url(environ={"STRATA_DATABASE_URL": "sqlite:////tmp/x.db"}, secrets_path=secrets)
     assert url.get_backend_name() == "sqlite"
+
+
+def test_owner_url_for_maintenance_falls_back_to_the_apps(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(
+        '[connections.strata]\nurl = "postgresql://app@db/strata"\n'
+        'owner_url = "postgresql://owner@db/strata"\n'
+    )
+    assert owner_database_url(environ={}, secrets_path=secrets).username == "owner"
+    assert database_url(environ={}, secrets_path=secrets).username == "app"
+    env = {"STRATA_OWNER_DATABASE_URL": "postgresql://boss@db/strata"}
+    assert owner_database_url(environ=env, secrets_path=secrets).username == "boss"
+    only_app = tmp_path / "app.toml"
+    only_app.write_text('[connections.strata]\nurl = "postgresql://app@db/strata"\n')
+    assert owner_database_url(environ={}, secrets_path=only_app).username == "app"
+    with pytest.raises(ConfigError, match="STRATA_OWNER_DATABASE_URL could not be parsed"):
+        owner_database_url(environ={"STRATA_OWNER_DATABASE_URL": "nope"}, secrets_path=only_app)
 
 
 def test_unparseable_url_is_one_clear_sentence(tmp_path: Path) -> None:
