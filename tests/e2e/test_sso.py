@@ -9,6 +9,7 @@ gets no access and the message saying so; signing out ends both.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -40,7 +41,7 @@ class Provider:
         self.proc = subprocess.Popen(
             [node, "provider.js"],
             cwd=OIDC,
-            env={"OIDC_PORT": str(port), "REDIRECT_URI": redirect_uri, "PATH": "/usr/bin:/bin"},
+            env={**os.environ, "OIDC_PORT": str(port), "REDIRECT_URI": redirect_uri},
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
