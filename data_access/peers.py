@@ -191,8 +191,10 @@ def compute_peer_figures(conn: Connection, as_of: dt.date) -> pd.DataFrame:
         _shares(conn, as_of),
         industry_medians(_industry_figures(conn, as_of)),
     ]
-    out = pd.concat([p for p in parts if len(p)], ignore_index=True)
-    out = out.reindex(columns=COLUMNS)
+    filled = [p for p in parts if len(p)]
+    if not filled:  # e.g. a month before the first account
+        return pd.DataFrame(columns=COLUMNS)
+    out = pd.concat(filled, ignore_index=True).reindex(columns=COLUMNS)
     for key in ("tier", "industry", "given", "product"):
         out[key] = out[key].fillna("")
     out["as_of"] = month_end(as_of)

@@ -474,10 +474,11 @@ def run_refresh(
         run_id = record("health", MODEL_VERSION, params, stats)
         moves = stage_changes(sources, models["latest_inputs"], snaps, rules, rules_version)
         insert_frame(conn, LifecycleEvent.__table__, moves)
-        ranks = pd.concat(
-            [peers.tier_ranks(conn, d).assign(as_of=d) for d in dates], ignore_index=True
-        )
-        snaps = snaps.merge(ranks, on=["account_id", "as_of"], how="left")
+        if dates:
+            ranks = pd.concat(
+                [peers.tier_ranks(conn, d).assign(as_of=d) for d in dates], ignore_index=True
+            )
+            snaps = snaps.merge(ranks, on=["account_id", "as_of"], how="left")
         insert_frame(conn, AccountScore.__table__, snaps.assign(model_run_id=run_id))
         say("Computing peer benchmarks", 0.8)
         peers.write_peer_figures(conn, dates)
