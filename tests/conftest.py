@@ -109,6 +109,24 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     eng.dispose()
 
 
+def scalar(url: URL, sql: str, **params: object) -> object:
+    """The first value of one query against the database at ``url`` (own engine)."""
+    engine = create_engine_for(url)
+    with engine.connect() as conn:
+        value = conn.execute(text(sql), params).scalar()
+    engine.dispose()
+    return value
+
+
+def fetch_all(url: URL, sql: str, **params: object) -> list[tuple]:
+    """All rows of one query against the database at ``url`` (own engine)."""
+    engine = create_engine_for(url)
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(text(sql), params)]
+    engine.dispose()
+    return rows
+
+
 def chromium_path() -> str | None:
     """Debian's Chromium, if installed."""
     for candidate in ("/usr/bin/chromium", shutil.which("chromium") or ""):

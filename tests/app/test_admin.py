@@ -10,14 +10,7 @@ from data_access import auth, users
 from data_access.engine import create_engine_for
 from data_access.scope import Scope
 from tests.app.conftest import run_page
-
-
-def _scalar(url: URL, sql: str) -> object:
-    engine = create_engine_for(url)
-    with engine.connect() as conn:
-        value = conn.execute(text(sql)).scalar()
-    engine.dispose()
-    return value
+from tests.conftest import scalar
 
 
 def _drop_user(url: URL, username: str) -> None:
@@ -98,7 +91,7 @@ def test_admin_creates_a_user_who_can_then_sign_in(app_db: URL) -> None:
     engine.dispose()
     assert user is not None
     assert user.role == "account_manager"
-    after = _scalar(
+    after = scalar(
         app_db,
         "SELECT after FROM audit_log WHERE entity = 'user' AND action = 'create' "
         "ORDER BY id DESC LIMIT 1",
@@ -113,20 +106,20 @@ def test_deactivating_ends_sessions_and_admins_cannot_lock_themselves_out(
     picker = at.selectbox(key="_w_ue_user")
     picker.select_index(picker.options.index("temp.user · 临时用户")).run()
     uid = temp_user
-    assert _scalar(app_db, f"SELECT COUNT(*) FROM user_sessions WHERE user_id = {uid}") == 1
+    assert scalar(app_db, f"SELECT COUNT(*) FROM user_sessions WHERE user_id = {uid}") == 1
     at.checkbox(key=f"_w_ue_{uid}_active").uncheck()
     at.button[[b.label for b in at.button].index("Save", 1)].click().run()
     assert not at.exception
     assert [s.value for s in at.success] == ["User temp.user saved."]
-    assert not _scalar(app_db, f"SELECT active FROM users WHERE id = {uid}")
+    assert not scalar(app_db, f"SELECT active FROM users WHERE id = {uid}")
     assert (
-        _scalar(
+        scalar(
             app_db,
             f"SELECT COUNT(*) FROM user_sessions WHERE user_id = {uid} AND revoked_at IS NULL",
         )
         == 0
     )
-    admin_id = _scalar(app_db, "SELECT id FROM users WHERE username = 'admin'")
+    admin_id = scalar(app_db, "SELECT id FROM users WHERE username = 'admin'")
     picker = at.selectbox(key="_w_ue_user")
     picker.select_index(
         picker.options.index(next(o for o in picker.options if o.startswith("admin ·")))
@@ -138,7 +131,7 @@ def test_deactivating_ends_sessions_and_admins_cannot_lock_themselves_out(
         [s.value for s in at.success],
         [b.label for b in at.button],
     )
-    assert _scalar(app_db, f"SELECT role FROM users WHERE id = {admin_id}") == "admin"
+    assert scalar(app_db, f"SELECT role FROM users WHERE id = {admin_id}") == "admin"
 
 
 def test_audit_log_lists_changes_with_filters(app_db: URL) -> None:

@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import text
 from sqlalchemy.engine import URL
 
-from data_access.engine import create_engine_for
 from tests.app.conftest import run_page
+from tests.conftest import scalar
 
 PAGE = "pages/growth.py"
-
-
-def _scalar(url: URL, sql: str, **params: object) -> object:
-    engine = create_engine_for(url)
-    with engine.connect() as conn:
-        value = conn.execute(text(sql), params).scalar()
-    engine.dispose()
-    return value
 
 
 def _table(at, column: str):
@@ -28,7 +19,7 @@ def _table(at, column: str):
 def test_executive_sees_the_backtest_and_depth_of_the_latest_run(app_db: URL) -> None:
     at = run_page(PAGE, app_db, "exec")
     assert not at.exception
-    stats = _scalar(app_db, "SELECT stats FROM model_runs WHERE kind = 'growth' ORDER BY id DESC")
+    stats = scalar(app_db, "SELECT stats FROM model_runs WHERE kind = 'growth' ORDER BY id DESC")
     stats = json.loads(stats) if isinstance(stats, str) else stats
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Backtest lift at k = 1"] == f"{stats['backtest'][0]['lift']:.2f}"
@@ -41,7 +32,7 @@ def test_manager_sees_only_their_teams_opportunities(app_db: URL) -> None:
     assert not at.exception
     nbp = _table(at, "reason")
     codes = set(nbp["code"].str.extract(r"account=(.*)$")[0])
-    team1 = _scalar(
+    team1 = scalar(
         app_db,
         "SELECT COUNT(*) FROM accounts WHERE team_id = 1 AND code IN ("
         + ",".join(f"'{c}'" for c in codes)

@@ -11,20 +11,13 @@ from sqlalchemy.engine import URL
 from data_access import auth
 from data_access.engine import create_engine_for
 from tests.app.conftest import run_page
+from tests.conftest import scalar
 
 END = "2026-06-30"
 ACTIVE_SQL = (
     "SELECT COUNT(*) FROM accounts WHERE onboarded_on <= :end "
     "AND (churned_on IS NULL OR churned_on > :end) {team}"
 )
-
-
-def _scalar(url: URL, sql: str, **params: object) -> float:
-    engine = create_engine_for(url)
-    with engine.connect() as conn:
-        value = conn.execute(text(sql), params).scalar()
-    engine.dispose()
-    return value
 
 
 def _metrics(at) -> dict[str, str]:
@@ -56,9 +49,9 @@ def test_executive_sees_whole_portfolio_figures(app_db: URL) -> None:
     at = run_page("app.py", app_db, "exec")
     assert not at.exception
     m = _metrics(at)
-    active = _scalar(app_db, ACTIVE_SQL.format(team=""), end=END)
+    active = scalar(app_db, ACTIVE_SQL.format(team=""), end=END)
     assert m["Active accounts"] == f"{active:,}"
-    revenue = _scalar(
+    revenue = scalar(
         app_db,
         "SELECT SUM(revenue) FROM revenue_monthly "
         "WHERE month BETWEEN '2025-07-01' AND '2026-06-01'",
@@ -80,7 +73,7 @@ def test_manager_sees_only_their_team(app_db: URL) -> None:
     assert not at.exception
     assert "My team's portfolio" in [t.value for t in at.title]
     m = _metrics(at)
-    active = _scalar(app_db, ACTIVE_SQL.format(team="AND team_id = 1"), end=END)
+    active = scalar(app_db, ACTIVE_SQL.format(team="AND team_id = 1"), end=END)
     assert m["Active accounts"] == f"{active:,}"
     nps, _ = _expected_nps(app_db, "AND a.team_id = 1")
     assert m["NPS, 12 months"] == nps
@@ -89,7 +82,7 @@ def test_manager_sees_only_their_team(app_db: URL) -> None:
 
 def test_admin_sees_whole_portfolio(app_db: URL) -> None:
     at = run_page("app.py", app_db, "admin")
-    active = _scalar(app_db, ACTIVE_SQL.format(team=""), end=END)
+    active = scalar(app_db, ACTIVE_SQL.format(team=""), end=END)
     assert _metrics(at)["Active accounts"] == f"{active:,}"
 
 
@@ -98,7 +91,7 @@ def test_region_filter_changes_every_figure(app_db: URL) -> None:
     before = _metrics(at)
     at.sidebar.multiselect(key="_w_regions").set_value(["south"]).run()
     after = _metrics(at)
-    active = _scalar(app_db, ACTIVE_SQL.format(team="AND region = 'south'"), end=END)
+    active = scalar(app_db, ACTIVE_SQL.format(team="AND region = 'south'"), end=END)
     assert after["Active accounts"] == f"{active:,}"
     changed = [k for k in before if before[k] != after[k]]
     assert len(changed) >= 6
@@ -108,7 +101,7 @@ def test_earlier_period_moves_the_window(app_db: URL) -> None:
     at = run_page("app.py", app_db, "exec")
     periods = at.sidebar.selectbox(key="_w_period")
     periods.select_index(6).run()
-    active = _scalar(app_db, ACTIVE_SQL.format(team=""), end="2025-12-31")
+    active = scalar(app_db, ACTIVE_SQL.format(team=""), end="2025-12-31")
     assert _metrics(at)["Active accounts"] == f"{active:,}"
     assert any("Jan 2025 – Dec 2025" in c.value for c in at.caption)
 
@@ -126,7 +119,7 @@ def test_language_switch_is_remembered_for_the_user(app_db: URL) -> None:
     at = run_page("app.py", app_db, "manager", lang="zh")
     at.sidebar.radio(key="_w_lang").set_value("en").run()
     assert "My team's portfolio" in [t.value for t in at.title]
-    locale = _scalar(app_db, "SELECT locale FROM users WHERE username = 'manager'")
+    locale = scalar(app_db, "SELECT locale FROM users WHERE username = 'manager'")
     assert locale == "en"
 
 
@@ -136,7 +129,7 @@ def test_logout_returns_to_login_and_ends_the_session(app_db: URL) -> None:
     at.sidebar.button(key="logout").click().run()
     assert at.text_input(key="_w_username") is not None
     assert len(at.metric) == 0
-    revoked = _scalar(
+    revoked = scalar(
         app_db,
         "SELECT revoked_at FROM user_sessions WHERE id = :id",
         id=auth.session_key(session_id),

@@ -12,14 +12,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from components.shell import PAGES
-from data_access.engine import create_engine_for
 from tests.app.conftest import run_page, url_text
 from tests.app.test_authorization import _page_strings
-from tests.conftest import app_role_url
+from tests.conftest import app_role_url, scalar
 
 pytestmark = pytest.mark.postgres
 
@@ -32,16 +30,11 @@ def urls(pg_fixture_url: URL) -> tuple[URL, URL]:
 
 
 def _own_account(url: URL) -> str:
-    engine = create_engine_for(url)
-    with engine.connect() as conn:
-        code = conn.execute(
-            text(
-                "SELECT min(a.code) FROM accounts a JOIN users u ON u.team_id = a.team_id "
-                "WHERE u.username = 'manager' AND a.status = 'active'"
-            )
-        ).scalar_one()
-    engine.dispose()
-    return code
+    return scalar(
+        url,
+        "SELECT min(a.code) FROM accounts a JOIN users u ON u.team_id = a.team_id "
+        "WHERE u.username = 'manager' AND a.status = 'active'",
+    )
 
 
 def _render(url: URL, path: str, user: str, query, monkeypatch) -> set[str]:

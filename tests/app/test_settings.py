@@ -1,18 +1,9 @@
 """App: the admin settings page — tiers versioned, recompute with progress, apply."""
 
-from sqlalchemy import text
 from sqlalchemy.engine import URL
 
-from data_access.engine import create_engine_for
 from tests.app.conftest import run_page
-
-
-def _scalar(url: URL, sql: str) -> object:
-    engine = create_engine_for(url)
-    with engine.connect() as conn:
-        value = conn.execute(text(sql)).scalar()
-    engine.dispose()
-    return value
+from tests.conftest import scalar
 
 
 def test_admin_saves_a_new_version(app_db: URL) -> None:
@@ -22,12 +13,12 @@ def test_admin_saves_a_new_version(app_db: URL) -> None:
     assert len(at.sidebar.multiselect) == 0  # portfolio filters do not apply here
     assert at.number_input(key="_w_hw_product_depth").value == 0.15  # health weights, built in
     assert "Health score weights and bands" in [s.value for s in at.subheader]
-    before = _scalar(app_db, "SELECT COUNT(*) FROM setting_versions")
+    before = scalar(app_db, "SELECT COUNT(*) FROM setting_versions")
     at.number_input(key="_w_wt_growth").set_value(0.2)
     at.button(key="save_tiering").click().run()
     assert not at.exception
     assert at.success[0].value.startswith("Saved as version")
-    assert _scalar(app_db, "SELECT COUNT(*) FROM setting_versions") == before + 1
+    assert scalar(app_db, "SELECT COUNT(*) FROM setting_versions") == before + 1
 
 
 def test_recompute_shows_progress_and_writes_snapshots(app_db: URL) -> None:

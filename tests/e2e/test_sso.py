@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from data_access.engine import create_engine_for
-from tests.conftest import require_or_skip
+from tests.conftest import fetch_all, require_or_skip
 from tests.e2e.conftest import ROOT, Server, free_port
 
 pytestmark = pytest.mark.browser
@@ -114,17 +114,12 @@ def _sign_in_at_provider(browser, base_url: str, identity: str):
     return context, page
 
 
-def _sessions(db: Path) -> list[tuple[str, str | None]]:
-    engine = create_engine_for(make_url(f"sqlite:///{db}"))
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT u.username, s.revoked_at FROM user_sessions s "
-                "JOIN users u ON u.id = s.user_id ORDER BY s.created_at"
-            )
-        ).all()
-    engine.dispose()
-    return [(r[0], r[1]) for r in rows]
+def _sessions(db: Path) -> list[tuple]:
+    return fetch_all(
+        make_url(f"sqlite:///{db}"),
+        "SELECT u.username, s.revoked_at FROM user_sessions s "
+        "JOIN users u ON u.id = s.user_id ORDER BY s.created_at",
+    )
 
 
 def test_a_known_identity_signs_in_with_its_users_role(browser, sso_app) -> None:
