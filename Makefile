@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8501
 ACCOUNTS ?= 2000
 
-.PHONY: run test lint demo-db refresh migrate format clean bench-import bench-load
+.PHONY: run test lint demo-db refresh migrate format clean bench bench-import bench-load
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,13 @@ migrate: $(VENV)/.stamp-runtime
 
 refresh: $(VENV)/.stamp-runtime
 	$(PY) -m data_access refresh
+
+## bench: every page and role at 1,000 / 20,000 / 100,000 accounts on SQLite and PostgreSQL;
+## writes docs/PERFORMANCE.md (SIZES=S,M,L DATABASES=sqlite,postgresql; portfolios are
+## built once into STRATA_BENCH_DIR, default ~/.cache/strata-bench; the first L build takes
+## about half an hour)
+bench: $(VENV)/.stamp-dev
+	$(PY) bench/perf.py
 
 ## bench-import: time a 100,000-row import on SQLite and PostgreSQL (prints a table)
 bench-import: $(VENV)/.stamp-runtime

@@ -185,6 +185,19 @@ def pre_trend(panel: Panel, m0: int) -> np.ndarray:
         return np.log(lt) - np.log(e)
 
 
+def _nearest(values: np.ndarray, target: float, ids: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` ids whose values are closest to ``target``, ties in id order.
+
+    The same as a stable sort of all distances, but only the few candidates at or
+    below the k-th distance are sorted.
+    """
+    dist = np.abs(values - target)
+    if len(dist) > k:
+        near = np.flatnonzero(dist <= np.partition(dist, k - 1)[k - 1])
+        return ids[near[np.argsort(dist[near], kind="stable")[:k]]]
+    return ids[np.argsort(dist, kind="stable")]
+
+
 def match_events(
     panel: Panel,
     events: pd.DataFrame,
@@ -215,20 +228,24 @@ def match_events(
         quiet = busy == 0
         settled = panel.active[:, m0 - PRE] & panel.active[:, m0] & np.isfinite(trend)
         pool = quiet & settled
+        tiers = panel.tier[:, m0]
+        cells: dict[tuple, np.ndarray] = {}  # comparison pool per tier and industry
         for e in group.itertuples(index=False):
             # Clean events only: another intervention on the same account in the window
             # would lend its own effect to the before or the after period.
-            if busy[e.row] > 1:
+            if busy[e.row] > 1 or not np.isfinite(trend[e.row]):
                 continue
-            tier, industry = panel.tier[e.row, m0], panel.industry[e.row]
-            cand = np.flatnonzero(pool & (panel.tier[:, m0] == tier) & (panel.industry == industry))
+            key = (tiers[e.row], panel.industry[e.row])
+            if key not in cells:
+                cells[key] = np.flatnonzero(pool & (tiers == key[0]) & (panel.industry == key[1]))
+            cand = cells[key]
             cand = cand[cand != e.row]
-            if len(cand) == 0 or not np.isfinite(trend[e.row]):
+            if len(cand) == 0:
                 continue
-            dist = np.abs(trend[cand] - trend[e.row])
-            chosen = cand[np.argsort(dist, kind="stable")[:k]]
             out.append((e.event_id, e.row, m0, 1))
-            out.extend((e.event_id, int(c), m0, 0) for c in chosen)
+            out.extend(
+                (e.event_id, int(c), m0, 0) for c in _nearest(trend[cand], trend[e.row], cand, k)
+            )
     frame = pd.DataFrame(out, columns=["event_id", "row", "m0", "treated"])
     frame["account_id"] = panel.account_ids[frame["row"].to_numpy(dtype=int)] if len(frame) else []
     return frame

@@ -120,10 +120,12 @@ def top_k(scores: pd.DataFrame, k: int) -> pd.DataFrame:
 
 def precision_at_k(suggested: pd.DataFrame, opened: pd.DataFrame) -> pd.Series:
     """Per account: share of its suggestions that it opened (for bootstrap by account)."""
-    hit = [
-        opened.at[a, p] if a in opened.index and p in opened.columns else 0.0
-        for a, p in zip(suggested["account_id"], suggested["product"], strict=True)
-    ]
+    rows = opened.index.get_indexer(suggested["account_id"])
+    cols = opened.columns.get_indexer(suggested["product"])
+    found = (rows >= 0) & (cols >= 0)
+    hit = np.zeros(len(suggested))
+    if found.any():
+        hit[found] = opened.to_numpy(dtype=float)[rows[found], cols[found]]
     return suggested.assign(hit=hit).groupby("account_id")["hit"].mean()
 
 

@@ -385,34 +385,40 @@ def scan_accounts(
     cut = end - pd.DateOffset(months=recent - 1)
     start = cut - pd.DateOffset(months=baseline)
     r = r[(r["month"] >= start) & (r["month"] <= end)]
-    rows = []
-    for aid, g in r.groupby("account_id"):
-        a, b = g.loc[g["month"] < cut, "v"], g.loc[g["month"] >= cut, "v"]
-        if len(a) < min_n or len(b) < min_n:
-            continue
-        var = a.var(ddof=0) / len(a) + b.var(ddof=0) / len(b)
-        # With very few answers a zero variance is likely: use the portfolio's instead.
-        var = max(var, (r["v"].var(ddof=0)) * (1 / len(a) + 1 / len(b)) / 4)
-        diff = float(b.mean() - a.mean())
-        z = diff / float(np.sqrt(var))
-        rows.append(
-            {
-                "account_id": aid,
-                "before": float(a.mean()),
-                "after": float(b.mean()),
-                "n_before": len(a),
-                "n_after": len(b),
-                "diff": diff,
-                "z": z,
-                "p": float(norm.cdf(z)),
-            }
-        )
-    if not rows:
+    if r.empty:
         return pd.DataFrame(columns=cols)
-    out = pd.DataFrame(rows)
+    # Per account and side of the cut: answers, mean and variance, in one pass.
+    grouped = r.groupby(["account_id", r["month"] >= cut])["v"]
+    stats = pd.DataFrame(
+        {"n": grouped.size(), "mean": grouped.mean(), "var": grouped.var(ddof=0)}
+    ).unstack(level=1)
+    stats = stats.reindex(columns=pd.MultiIndex.from_product([["n", "mean", "var"], [False, True]]))
+    n_a, n_b = stats[("n", False)].fillna(0), stats[("n", True)].fillna(0)
+    stats = stats[(n_a >= min_n) & (n_b >= min_n)]
+    n_a, n_b = stats[("n", False)], stats[("n", True)]
+    var = stats[("var", False)] / n_a + stats[("var", True)] / n_b
+    # With very few answers a zero variance is likely: use the portfolio's instead.
+    var = np.maximum(var, r["v"].var(ddof=0) * (1 / n_a + 1 / n_b) / 4)
+    diff = stats[("mean", True)] - stats[("mean", False)]
+    z = diff / np.sqrt(var)
+    rows = pd.DataFrame(
+        {
+            "account_id": stats.index.to_numpy(),
+            "before": stats[("mean", False)].to_numpy(dtype=float),
+            "after": stats[("mean", True)].to_numpy(dtype=float),
+            "n_before": n_a.to_numpy(dtype=int),
+            "n_after": n_b.to_numpy(dtype=int),
+            "diff": diff.to_numpy(dtype=float),
+            "z": z.to_numpy(dtype=float),
+            "p": norm.cdf(z.to_numpy(dtype=float)),
+        }
+    )
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    out = rows
     flagged, q, _, _ = multipletests(out["p"], alpha=alpha, method="fdr_bh")
     out["q"], out["flagged"] = q, flagged
-    return out[cols].sort_values("z").reset_index(drop=True)
+    return out[cols].sort_values(["z", "account_id"], kind="stable").reset_index(drop=True)
 
 
 # ----------------------------------------------------- B2B aggregations

@@ -35,11 +35,18 @@ PG_ADMIN = os.environ.get(
 SPEC = DemoSpec(n_accounts=1000, seed=5, end_month=dt.date(2026, 6, 1))
 
 
-def _revenue_file(engine: Engine, rows: int) -> pd.DataFrame:
-    with engine.connect() as conn:
-        accounts = [r[0] for r in conn.execute(text("SELECT code FROM accounts ORDER BY code"))]
-        products = [r[0] for r in conn.execute(text("SELECT code FROM products ORDER BY code"))]
+def revenue_file(engine: Engine, rows: int) -> pd.DataFrame:
+    """``rows`` monthly revenue rows for 2012-2021, before any demo history."""
     months = pd.date_range("2012-01-01", periods=120, freq="MS").strftime("%Y-%m")
+    with engine.connect() as conn:
+        products = [r[0] for r in conn.execute(text("SELECT code FROM products ORDER BY code"))]
+        needed = -(-rows // (len(products) * len(months)))
+        accounts = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT code FROM accounts ORDER BY code LIMIT :n"), {"n": needed}
+            )
+        ]
     combos = (
         pd.MultiIndex.from_product(
             [accounts, products, months], names=["account", "product", "month"]
@@ -66,7 +73,7 @@ def _time(engine: Engine, data: bytes, dry: bool) -> tuple[float, object]:
 
 
 def bench(engine: Engine, rows: int) -> list[tuple[str, float, str]]:
-    frame = _revenue_file(engine, rows)
+    frame = revenue_file(engine, rows)
     first = frame.to_csv(index=False).encode("utf-8")
     changed = frame.assign(revenue=frame["revenue"].str.replace(".50", ".75")).to_csv(index=False)
     out = []

@@ -69,7 +69,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _rss_mb(pid: int) -> float:
+def rss_mb(pid: int) -> float:
     """Resident memory of the server process and its children, in MB."""
     total = 0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -78,7 +78,7 @@ def _rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def _start_server(url: str, log: Path) -> tuple[subprocess.Popen, str]:
+def start_server(url: str, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -190,14 +190,14 @@ async def _run(
         while sum(1 for r in results if r[1] in ("warm", "login")) < sessions:
             await asyncio.sleep(0.5)
         marks = {
-            "warm_rss": _rss_mb(pid),
+            "warm_rss": rss_mb(pid),
             "warm_cpu": _cpu_seconds(pid),
             "warm_at": time.perf_counter(),
         }
         warm.set()
         await asyncio.gather(*tasks)
         marks |= {
-            "end_rss": _rss_mb(pid),
+            "end_rss": rss_mb(pid),
             "end_cpu": _cpu_seconds(pid),
             "end_at": time.perf_counter(),
         }
@@ -217,9 +217,9 @@ def main() -> None:
     os.environ["STRATA_DATABASE_URL"] = url
     subprocess.run([sys.executable, "-m", "data_access", "ensure-demo"], cwd=ROOT, check=True)
     log = ROOT / "data" / "bench-load-server.log"
-    proc, base = _start_server(url, log)
+    proc, base = start_server(url, log)
     try:
-        start_rss = _rss_mb(proc.pid)
+        start_rss = rss_mb(proc.pid)
         started = time.perf_counter()
         results, marks = asyncio.run(_run(base, args.sessions, args.rounds, proc.pid, args.stagger))
         wall = time.perf_counter() - started

@@ -9,6 +9,9 @@ from analytics.overview import tier_order
 from components import cards
 from components.i18n import fmt_int, fmt_month, label, t
 
+# Rows sent to the browser at most: a table of 100,000 accounts would be megabytes that
+# nobody scrolls through; search, filters and the download cover the rest.
+TABLE_ROWS = 1_000
 BANDS = ("healthy", "watch", "at_risk")
 COLUMNS = [
     "code",
@@ -90,6 +93,8 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
         accounts, query, bands, include_churned, pd.Timestamp(ctx.filters.period_end), tiers
     )
     st.caption(t("accounts.count", shown=fmt_int(len(shown)), total=fmt_int(len(accounts))))
+    if len(shown) > TABLE_ROWS:
+        st.caption(t("accounts.capped", limit=fmt_int(TABLE_ROWS), shown=fmt_int(len(shown))))
     table = (
         shown[COLUMNS]
         .round({"revenue_12m": 0})
@@ -104,7 +109,7 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
         )
     )
     st.dataframe(
-        table,
+        table.head(TABLE_ROWS),
         hide_index=True,
         width="stretch",
         height=560,

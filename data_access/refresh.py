@@ -35,7 +35,6 @@ from data_access.schema import (
     Account,
     AccountMonthly,
     AccountScore,
-    Interaction,
     InterventionRecord,
     LifecycleEvent,
     ModelRun,
@@ -71,22 +70,8 @@ def fetch_health_sources(conn: Connection) -> dict[str, pd.DataFrame]:
             Account.potential,
         ),
     )
-    monthly = read_frame(
-        conn,
-        select(
-            AccountMonthly.account_id,
-            AccountMonthly.month,
-            AccountMonthly.revenue,
-            AccountMonthly.products_held,
-        ),
-    )
-    m = month_of(Interaction.occurred_on)
-    interactions = read_frame(
-        conn,
-        select(Interaction.account_id, m.label("month"), func.count().label("n")).group_by(
-            Interaction.account_id, m
-        ),
-    )
+    monthly = peers.fetch_rollup(conn)
+    interactions = peers.fetch_touches(conn)
     sm = month_of(SurveyResponse.responded_on)
     nps = read_frame(
         conn,
@@ -474,14 +459,15 @@ def run_refresh(
         run_id = record("health", MODEL_VERSION, params, stats)
         moves = stage_changes(sources, models["latest_inputs"], snaps, rules, rules_version)
         insert_frame(conn, LifecycleEvent.__table__, moves)
+        portfolio = peers.load_portfolio(conn, sources["monthly"], sources["interactions"])
         if dates:
-            ranks = pd.concat(
-                [peers.tier_ranks(conn, d).assign(as_of=d) for d in dates], ignore_index=True
-            )
+            ranks = peers.tier_ranks(portfolio, dates)
             snaps = snaps.merge(ranks, on=["account_id", "as_of"], how="left")
         insert_frame(conn, AccountScore.__table__, snaps.assign(model_run_id=run_id))
         say("Computing peer benchmarks", 0.8)
-        peers.write_peer_figures(conn, dates)
+        health = snaps[["account_id", "as_of", "health_score"]]
+        peers.write_peer_figures(conn, dates, health=health, data=portfolio)
+        del portfolio
         for kind, model in (("churn_drivers", models["drivers"]), ("churn_risk", models["risk"])):
             if model is not None:
                 record(

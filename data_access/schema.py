@@ -125,6 +125,7 @@ class Account(Base):
     __table_args__ = (
         Index("ix_accounts_team_tier", "team_id", "tier"),
         Index("ix_accounts_region_industry", "region", "industry"),
+        Index("ix_accounts_parent_id", "parent_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
@@ -192,7 +193,8 @@ class AccountMonthly(Base):
     demo generator so dashboards never scan the fact table."""
 
     __tablename__ = "account_monthly"
-    __table_args__ = (Index("ix_account_monthly_month", "month"),)
+    # Holds account and revenue too: monthly totals are read from the index alone.
+    __table_args__ = (Index("ix_account_monthly_month_cover", "month", "account_id", "revenue"),)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     revenue: Mapped[float] = mapped_column(Float)

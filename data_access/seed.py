@@ -6,6 +6,7 @@ import datetime as dt
 import secrets
 from collections.abc import Callable
 
+import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select
 
 from data_access import demo, migrate, refresh
@@ -69,6 +70,23 @@ def build_demo_database(
                 "The database already holds accounts; pass --replace to overwrite them."
             )
     frames = demo.generate(spec, progress=say)
+    written = write_demo_frames(engine, spec, frames, progress=lambda m, f: say(m, 0.5 + 0.35 * f))
+    refresh.run_refresh(engine, progress=lambda m, f: say(m, 0.85 + 0.15 * f))
+    return written
+
+
+def write_demo_frames(
+    engine: Engine,
+    spec: demo.DemoSpec,
+    frames: dict[str, pd.DataFrame],
+    *,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Replace the (migrated) database's data with generated ``frames`` in one transaction.
+
+    No snapshots are scored: run the refresh job afterwards.
+    """
+    say = progress or (lambda _m, _f: None)
     tables = {t.name: t for t in Base.metadata.sorted_tables}
     total = sum(len(f) for f in frames.values())
     done = 0
@@ -76,7 +94,7 @@ def build_demo_database(
     def on_table(name: str, rows: int) -> None:
         nonlocal done
         done += rows
-        say(f"Wrote {rows:,} rows to {name}", 0.5 + 0.35 * done / max(total, 1))
+        say(f"Wrote {rows:,} rows to {name}", done / max(total, 1))
 
     with engine.begin() as conn:
         clear_data(conn)
@@ -87,5 +105,4 @@ def build_demo_database(
         set_setting(conn, "created_at", dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
         ensure_session_secret(conn)
         bump_data_version(conn)
-    refresh.run_refresh(engine, progress=lambda m, f: say(m, 0.85 + 0.15 * f))
     return written
