@@ -146,8 +146,17 @@ def render_table(
 
 
 def render_sections(label_prefix: str, sections: dict[str, Callable[[], None]]) -> None:
-    """One tab per section, labelled ``t(f"{label_prefix}.{key}")``, each drawn by its function."""
-    tabs = st.tabs([t(f"{label_prefix}.{key}") for key in sections])
+    """One tab per section, labelled ``t(f"{label_prefix}.{key}")``, each drawn by its function.
+
+    Only the open tab is drawn (choosing another reruns the page): a page's sections
+    are not all computed and sent to the browser when one is looked at.
+    """
+    tabs = st.tabs(
+        [t(f"{label_prefix}.{key}") for key in sections],
+        key=f"_w_tabs_{label_prefix}",
+        on_change="rerun",
+    )
     for tab, render in zip(tabs, sections.values(), strict=True):
-        with tab:
-            render()
+        if tab.open:
+            with tab:
+                render()

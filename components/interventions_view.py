@@ -564,25 +564,20 @@ def render_page(ctx) -> None:
     owners = cached.load_owner_choices(ctx.scope, None, ctx.data_version)
     query = render_filters(ctx, owners)
     frame = cached.load_interventions(ctx.scope, query, ctx.data_version)
-    keys = [k for k in TABS if writer or k != "playbooks"]
-    tabs = dict(zip(keys, st.tabs([t(f"iv.tab.{k}") for k in keys]), strict=True))
-    with tabs["mine"]:
-        render_mine(ctx, frame)
-    with tabs["board"]:
-        render_board(frame)
-    with tabs["overdue"]:
-        render_overdue(frame)
-    with tabs["calendar"]:
-        render_calendar(frame)
-    with tabs["alerts"]:
-        render_alerts(ctx, info)
-    with tabs["effectiveness"]:
-        render_effectiveness(cached.load_effects(ctx.data_version))
-    with tabs["execution"]:
-        render_execution(frame)
-    if "playbooks" in tabs:
-        with tabs["playbooks"]:
-            intervention_forms.render_playbook_form(ctx, info["playbooks"], accounts)
+    sections = {
+        "mine": lambda: render_mine(ctx, frame),
+        "board": lambda: render_board(frame),
+        "overdue": lambda: render_overdue(frame),
+        "calendar": lambda: render_calendar(frame),
+        "alerts": lambda: render_alerts(ctx, info),
+        "effectiveness": lambda: render_effectiveness(cached.load_effects(ctx.data_version)),
+        "execution": lambda: render_execution(frame),
+    }
+    if writer:
+        sections["playbooks"] = lambda: intervention_forms.render_playbook_form(
+            ctx, info["playbooks"], accounts
+        )
+    cards.render_sections("iv.tab", {k: sections[k] for k in TABS if k in sections})
 
 
 def render_account_interventions(p, ctx) -> None:

@@ -773,21 +773,16 @@ def render_profile(p, ctx) -> None:
         brief.render_brief_downloads(p)
         if ctx.scope.can_write_accounts:
             profile_forms.render_interaction_form(p, ctx)
-    tabs = st.tabs([t(f"profile.section.{k}") for k in SECTION_KEYS])
-    with tabs[0]:
-        _render_value(p)
-    with tabs[1]:
-        _render_behaviour(p)
-    with tabs[2]:
-        _render_needs(p)
-    with tabs[3]:
-        _render_relationships(p, ctx)
-    with tabs[4]:
-        _render_team(p)
-    with tabs[5]:
-        interventions_view.render_account_interventions(p, ctx)
-    with tabs[6]:
-        _render_timeline(p)
+    renderers = (
+        lambda: _render_value(p),
+        lambda: _render_behaviour(p),
+        lambda: _render_needs(p),
+        lambda: _render_relationships(p, ctx),
+        lambda: _render_team(p),
+        lambda: interventions_view.render_account_interventions(p, ctx),
+        lambda: _render_timeline(p),
+    )
+    cards.render_sections("profile.section", dict(zip(SECTION_KEYS, renderers, strict=True)))
 
 
 def account_from_url() -> str | None:

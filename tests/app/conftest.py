@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.engine import URL
 from streamlit.testing.v1 import AppTest
 
+from components.i18n import t
 from data_access import auth
 from data_access.engine import create_engine_for
 
@@ -25,13 +26,20 @@ def run_page(
     username: str | None = None,
     lang: str = "en",
     query: dict[str, str] | None = None,
+    tab: tuple[str, str] | None = None,
 ) -> AppTest:
-    """Run ``path`` once as ``username`` (a real session in the database) or logged out."""
+    """Run ``path`` once as ``username`` (a real session in the database) or logged out.
+
+    ``tab`` = (label prefix, section key) opens that section of a page drawn with
+    ``cards.render_sections``, which draws only the open one.
+    """
     # Pages run under the real entry point, as on a server, so page links resolve.
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
     if path != "app.py":
         at.switch_page(path)
     at.session_state["lang"] = lang
+    if tab:  # before the first run, so only that section is drawn
+        at.session_state[f"_w_tabs_{tab[0]}"] = t(f"{tab[0]}.{tab[1]}", lang=lang)
     if query:
         at.query_params.update(query)
     if username:
@@ -42,6 +50,12 @@ def run_page(
         engine.dispose()
         at.session_state["user"] = user
         at.session_state["session_id"] = cookie.split(".")[0]
+    return at.run()
+
+
+def open_tab(at: AppTest, prefix: str, key: str, lang: str = "en") -> AppTest:
+    """Open the section ``key`` of a page drawn with ``cards.render_sections`` and rerun."""
+    at.session_state[f"_w_tabs_{prefix}"] = t(f"{prefix}.{key}", lang=lang)
     return at.run()
 
 

@@ -12,6 +12,8 @@ from data_access.scope import Scope
 from tests.app.conftest import run_page
 from tests.conftest import scalar
 
+USERS_TAB = ("admin", "users_tab")
+
 
 def _drop_user(url: URL, username: str) -> None:
     """Remove a user a test created (the PostgreSQL fixture is shared by the whole run)."""
@@ -72,7 +74,7 @@ def cleanup_new_manager(app_db: URL) -> Iterator[None]:
 
 @pytest.mark.usefixtures("cleanup_new_manager")
 def test_admin_creates_a_user_who_can_then_sign_in(app_db: URL) -> None:
-    at = run_page("pages/admin.py", app_db, "admin")
+    at = run_page("pages/admin.py", app_db, "admin", tab=USERS_TAB)
     at.text_input(key="_w_uc_username").input("new.manager")
     at.text_input(key="_w_uc_name").input("新经理")
     at.text_input(key="_w_uc_pw").input("short")
@@ -102,7 +104,7 @@ def test_admin_creates_a_user_who_can_then_sign_in(app_db: URL) -> None:
 def test_deactivating_ends_sessions_and_admins_cannot_lock_themselves_out(
     app_db: URL, temp_user: int
 ) -> None:
-    at = run_page("pages/admin.py", app_db, "admin")
+    at = run_page("pages/admin.py", app_db, "admin", tab=USERS_TAB)
     picker = at.selectbox(key="_w_ue_user")
     picker.select_index(picker.options.index("temp.user · 临时用户")).run()
     uid = temp_user
@@ -138,7 +140,7 @@ def test_audit_log_lists_changes_with_filters(app_db: URL) -> None:
     at = run_page("pages/settings.py", app_db, "admin")
     at.number_input(key="_w_wt_growth").set_value(0.2)
     at.button(key="save_tiering").click().run()
-    at = run_page("pages/admin.py", app_db, "admin")
+    at = run_page("pages/admin.py", app_db, "admin", tab=("admin", "audit_tab"))
     assert not at.exception
     assert any("entries, newest first" in c.value for c in at.caption)
     at.multiselect(key="_w_au_entities").select("setting").run()

@@ -177,12 +177,27 @@ def _page_strings(at) -> set[str]:
     return texts
 
 
+# Pages drawn with cards.render_sections draw only the open tab: every tab is opened.
+SECTIONS = {
+    "pages/profile.py": "profile.section",
+    "pages/satisfaction.py": "sat.tab",
+    "pages/growth.py": "growth.tab",
+    "pages/interventions.py": "iv.tab",
+}
+
+
 @pytest.mark.parametrize("path", MANAGER_PAGES)
 def test_every_page_shows_a_manager_only_the_team(app_db: URL, others, path: str) -> None:
     run_page(path, app_db, "exec")  # an executive fills the caches first
     at = run_page(path, app_db, "manager")
     assert not at.exception
     seen = _page_strings(at)
+    labels = [tab.label for tab in at.tabs] if path in SECTIONS else []
+    for label in labels[1:]:
+        at.session_state[f"_w_tabs_{SECTIONS[path]}"] = label
+        at.run()
+        assert not at.exception
+        seen |= _page_strings(at)
     assert others.own_codes & seen or path.endswith(("profile.py", "interventions.py"))
     assert others.leaks_in(seen) == set()
 

@@ -28,7 +28,7 @@ def test_executive_sees_the_backtest_and_depth_of_the_latest_run(app_db: URL) ->
 
 
 def test_manager_sees_only_their_teams_opportunities(app_db: URL) -> None:
-    at = run_page(PAGE, app_db, "manager")
+    at = run_page(PAGE, app_db, "manager", tab=("growth.tab", "nbp"))
     assert not at.exception
     nbp = _table(at, "reason")
     codes = set(nbp["code"].str.extract(r"account=(.*)$")[0])

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from data_access.engine import create_engine_for
-from tests.app.conftest import run_page
+from tests.app.conftest import open_tab, run_page
 
 PAGE = "pages/interventions.py"
 MANAGER_ID = 4
@@ -170,7 +170,7 @@ def test_effectiveness_shows_the_model_runs_figures(app_db: URL) -> None:
         for r in stats["effects"]
         if (r["kind"], r["tier"], r["outcome"], r["horizon"]) == ("all", "all", "nps", 6)
     )
-    at = run_page(PAGE, app_db, "exec")
+    at = run_page(PAGE, app_db, "exec", tab=("iv.tab", "effectiveness"))
     table = _table_with(at, "Matched estimate (95% CI)")
     first = table.iloc[0]
     assert first["Kind"] == "All kinds"
@@ -181,7 +181,7 @@ def test_effectiveness_shows_the_model_runs_figures(app_db: URL) -> None:
 
 
 def test_admin_checks_the_alert_rules_and_nothing_is_duplicated(app_db: URL) -> None:
-    at = run_page(PAGE, app_db, "admin")
+    at = run_page(PAGE, app_db, "admin", tab=("iv.tab", "alerts"))
     at.button(key="_w_run_rules").click().run()
     assert not at.exception
     assert any(s.value.startswith("Alert rules checked:") for s in at.success)
@@ -209,7 +209,7 @@ def test_manager_home_lists_open_alerts(app_db: URL) -> None:
 
 
 def test_board_overdue_and_execution_agree_with_the_database(app_db: URL) -> None:
-    at = run_page(PAGE, app_db, "manager")
+    at = run_page(PAGE, app_db, "manager", tab=("iv.tab", "overdue"))
     window = _window()
     overdue = _sql(
         app_db,
@@ -226,7 +226,9 @@ def test_board_overdue_and_execution_agree_with_the_database(app_db: URL) -> Non
         "WHERE a.team_id = 1 AND i.status = 'planned' AND i.due_on BETWEEN :lo AND :hi",
         **window,
     )
+    open_tab(at, "iv.tab", "board")
     assert f"**Planned** · {planned:,}" in [m.value for m in at.markdown]
+    open_tab(at, "iv.tab", "execution")
     by_owner = _table_with(at, "Completion rate (95% CI)")
     total = _sql(
         app_db,

@@ -9,9 +9,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from data_access.engine import create_engine_for
-from tests.app.conftest import run_page
+from tests.app.conftest import open_tab, run_page
 
 PAGE = "pages/profile.py"
+RELATIONSHIPS = ("profile.section", "relationships")
 
 
 def _one(url: URL, sql: str, **params: object) -> object:
@@ -69,6 +70,7 @@ def test_manager_opens_own_team_profile_with_forms(app_db: URL) -> None:
         "Tier",
         "Stage",
     } <= labels
+    open_tab(at, "profile.section", "relationships")
     assert at.text_input(key="_w_nc_name") is not None
 
 
@@ -101,7 +103,7 @@ def test_without_a_link_the_page_offers_a_picker(app_db: URL) -> None:
 
 def test_add_stakeholder_from_the_profile(app_db: URL) -> None:
     code = _team_account(app_db, 1)
-    at = run_page(PAGE, app_db, "manager", query={"account": code})
+    at = run_page(PAGE, app_db, "manager", query={"account": code}, tab=RELATIONSHIPS)
     at.text_input(key="_w_nc_name").set_value("赵六")
     at.text_input(key="_w_nc_title").set_value("资金总监")
     at.button(key="FormSubmitter:add_contact-Save").click().run()
@@ -120,7 +122,7 @@ def test_add_stakeholder_from_the_profile(app_db: URL) -> None:
 
 def test_invalid_stakeholder_gets_translated_messages(app_db: URL) -> None:
     code = _team_account(app_db, 1)
-    at = run_page(PAGE, app_db, "manager", lang="zh", query={"account": code})
+    at = run_page(PAGE, app_db, "manager", lang="zh", query={"account": code}, tab=RELATIONSHIPS)
     at.button(key="FormSubmitter:add_contact-保存").click().run()
     assert "姓名：为必填项" in [e.value for e in at.error]
 

@@ -60,7 +60,7 @@ def test_manager_sees_only_their_team_and_the_minimum_n_guard(app_db: URL) -> No
 
 
 def test_respondent_nps_of_the_period_is_the_overview_nps(app_db: URL) -> None:
-    at = run_page(PAGE, app_db, "exec")
+    at = run_page(PAGE, app_db, "exec", tab=("sat.tab", "aggregation"))
     _, nps = _nps(app_db, "2025-07-01", "2026-06-30")
     assert _metric(at, "NPS, respondent level") == f"{nps:.1f}"
     home = run_page("app.py", app_db, "exec")
@@ -68,7 +68,7 @@ def test_respondent_nps_of_the_period_is_the_overview_nps(app_db: URL) -> None:
 
 
 def test_comment_search_finds_chinese_text(app_db: URL) -> None:
-    at = run_page(PAGE, app_db, "exec")
+    at = run_page(PAGE, app_db, "exec", tab=("sat.tab", "comments"))
     at.text_input(key="_w_cm_text").set_value("费率").run()
     table = next(df.value for df in at.dataframe if "comment" in df.value.columns)
     assert len(table) > 0
@@ -76,7 +76,7 @@ def test_comment_search_finds_chinese_text(app_db: URL) -> None:
 
 
 def test_closed_loop_follow_up_is_created_once(app_db: URL) -> None:
-    at = run_page(PAGE, app_db, "manager")
+    at = run_page(PAGE, app_db, "manager", tab=("sat.tab", "loop"))
     assert not at.exception
     pick = at.selectbox(key="_w_loop_pick")
     response_id = pick.value
@@ -96,5 +96,5 @@ def test_closed_loop_follow_up_is_created_once(app_db: URL) -> None:
 
 
 def test_drops_tab_reports_the_scan(app_db: URL) -> None:
-    at = run_page(PAGE, app_db, "exec")
+    at = run_page(PAGE, app_db, "exec", tab=("sat.tab", "drops"))
     assert any("segment × month comparisons tested" in c.value for c in at.caption)
