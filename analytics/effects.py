@@ -280,17 +280,32 @@ class Estimate:
 def _within(
     frame: pd.DataFrame, cols: list[str], cell: pd.Series, unit: pd.Series | None = None
 ) -> pd.DataFrame:
-    """Remove cell means (and, with ``unit``, unit means too, by alternating projections)."""
-    out = frame[cols].astype(float)
+    """Remove cell means (and, with ``unit``, unit means too, by alternating projections).
+
+    ``cell`` and ``unit`` are group numbers 0…n-1 (see :func:`_codes`); group means are
+    sums by ``np.bincount``, far cheaper than pandas' grouped transforms here.
+    """
+    out = frame[cols].to_numpy(dtype=float).copy()
+
+    def demean(codes: np.ndarray) -> float:
+        counts = np.bincount(codes)
+        largest = 0.0
+        for j in range(out.shape[1]):
+            means = np.bincount(codes, weights=out[:, j], minlength=len(counts)) / counts
+            out[:, j] -= means[codes]
+            largest = max(largest, float(np.abs(means).max(initial=0.0)))
+        return largest
+
+    cells = cell.to_numpy()
     if unit is None:
-        return out - out.groupby(cell).transform("mean")
-    for _ in range(50):
-        out = out - out.groupby(cell).transform("mean")
-        shift = out.groupby(unit).transform("mean")
-        out = out - shift
-        if float(np.abs(shift.to_numpy()).max(initial=0.0)) < 1e-10:
-            break
-    return out
+        demean(cells)
+    else:
+        units = unit.to_numpy()
+        for _ in range(50):
+            demean(cells)
+            if demean(units) < 1e-10:
+                break
+    return pd.DataFrame(out, index=frame.index, columns=cols)
 
 
 def _cluster_ols(
@@ -391,6 +406,18 @@ def outcome_rows(
     raise ValueError(f"unknown outcome {outcome!r}; known: {OUTCOMES}")
 
 
+def _codes(*columns: pd.Series) -> pd.Series:
+    """One integer per distinct combination of whole-number ``columns`` (grouping by
+    numbers instead of by text keys)."""
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:  # whole-number columns: a mixed-radix number per row
+        values = column.to_numpy().astype(np.int64)
+        low = int(values.min()) if len(values) else 0
+        span = int(values.max()) - low + 1 if len(values) else 1
+        key = key * span + (values - low)
+    return pd.Series(pd.factorize(key)[0], index=columns[0].index)
+
+
 def did(rows: pd.DataFrame, outcome: str) -> Estimate | None:
     """Difference-in-differences (or, for churn, the matched difference)."""
     if rows.empty or rows["treated"].sum() == 0 or (rows["treated"] == 0).sum() == 0:
@@ -401,17 +428,17 @@ def did(rows: pd.DataFrame, outcome: str) -> Estimate | None:
     data = rows.assign(post=(rows["rel"] > 0).astype(float), treated=rows["treated"].astype(float))
     data["tp"] = data["treated"] * data["post"]
     if outcome == "churn":
-        cell = data["event_id"].astype(str)
+        cell = _codes(data["event_id"])
         x = _within(data, ["treated"], cell)
         y = _within(data, ["y"], cell)["y"]
         b, se = _cluster_ols(y, x, data["account_id"], cell.nunique())
         return _finish(b[0], se[0], rows, "points")
     if data["post"].nunique() < 2:
         return None
-    cell = data["event_id"].astype(str) + ":" + data["post"].astype(int).astype(str)
+    cell = _codes(data["event_id"], data["post"])
     if outcome == "revenue":
         # Dense monthly data: each account's own level is removed too (unit fixed effects).
-        unit = data["event_id"].astype(str) + ":" + data["account_id"].astype(str)
+        unit = _codes(data["event_id"], data["account_id"])
         x = _within(data, ["tp"], cell, unit)
         y = _within(data, ["y"], cell, unit)["y"]
         b, se = _cluster_ols(y, x, data["account_id"], cell.nunique() + unit.nunique())
@@ -438,7 +465,7 @@ def naive(rows: pd.DataFrame, outcome: str) -> Estimate | None:
     if post.nunique() < 2:
         return None
     if outcome == "revenue":
-        unit = window["event_id"].astype(str)
+        unit = _codes(window["event_id"])
         frame = window.assign(post=post)
         x = _within(frame, ["post"], unit)
         y = _within(frame, ["y"], unit)["y"]
@@ -468,7 +495,7 @@ def event_study(rows: pd.DataFrame, outcome: str, bin_months: int = 1) -> pd.Dat
         data[name] = ((data["bin"] == b) & (data["treated"] == 1)).astype(float)
         names.append(name)
     data["treated"] = data["treated"].astype(float)
-    cell = data["event_id"].astype(str) + ":" + data["bin"].astype(str)
+    cell = _codes(data["event_id"], data["bin"])
     x = _within(data, ["treated", *names], cell)
     y = _within(data, ["y"], cell)["y"]
     b, se = _cluster_ols(y, x, data["account_id"], cell.nunique())
