@@ -180,9 +180,19 @@ def fit_churn_model(
         n_obs=int(res.nobs),
         n_events=int(y.sum()),
         n_accounts=int(panel["account_id"].nunique()),
-        pseudo_r2=float(res.prsquared),
+        pseudo_r2=_mcfadden_r2(res.llf, y.to_numpy()),
         alpha=alpha,
     )
+
+
+def _mcfadden_r2(llf: float, y: np.ndarray) -> float:
+    """McFadden's pseudo R² against the intercept-only model, whose log-likelihood has a
+    closed form (statsmodels' ``prsquared`` fits it numerically, seconds at 100,000 rows)."""
+    p = float(y.mean())
+    if p <= 0 or p >= 1:
+        return float("nan")
+    llnull = len(y) * (p * np.log(p) + (1 - p) * np.log(1 - p))
+    return float(1 - llf / llnull)
 
 
 def churn_within(panel: pd.DataFrame, accounts: pd.DataFrame, months: int) -> pd.Series:

@@ -35,8 +35,17 @@ def held_at(
         (pd.to_datetime(holdings["opened_on"]) <= day)
         & (holdings["closed_on"].isna() | (pd.to_datetime(holdings["closed_on"]) > day))
     ]
-    m = pd.crosstab(h["account_id"], h["product"]).clip(upper=1)
-    return m.reindex(index=account_ids, columns=products, fill_value=0).astype(float)
+    return _indicator(h, account_ids, products)
+
+
+def _indicator(h: pd.DataFrame, account_ids: pd.Index, products: list[str]) -> pd.DataFrame:
+    """1.0 where an account (row) has a holding of a product (column), else 0.0."""
+    rows = account_ids.get_indexer(h["account_id"])
+    cols = pd.Index(products).get_indexer(h["product"])
+    found = (rows >= 0) & (cols >= 0)
+    m = np.zeros((len(account_ids), len(products)))
+    m[rows[found], cols[found]] = 1.0
+    return pd.DataFrame(m, index=account_ids, columns=pd.Index(products, name="product"))
 
 
 def opened_between(
@@ -48,9 +57,7 @@ def opened_between(
 ) -> pd.DataFrame:
     """0/1 matrix of products opened after ``start`` up to ``end``."""
     o = pd.to_datetime(holdings["opened_on"])
-    h = holdings[(o > start) & (o <= end)]
-    m = pd.crosstab(h["account_id"], h["product"]).clip(upper=1)
-    return m.reindex(index=account_ids, columns=products, fill_value=0).astype(float)
+    return _indicator(holdings[(o > start) & (o <= end)], account_ids, products)
 
 
 def features(accounts: pd.DataFrame, held: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:

@@ -43,7 +43,20 @@ class HealthSettings:
 
 
 def _rolling_sum(wide: pd.DataFrame, window: int) -> pd.DataFrame:
-    return wide.rolling(window, min_periods=1).sum()
+    """Sum over the last ``window`` rows (months), NaN where all of them are missing.
+
+    As ``wide.rolling(window, min_periods=1).sum()``, but as ``window`` whole-array
+    additions instead of one pass per column (accounts are the columns).
+    """
+    values = wide.to_numpy(dtype=float)
+    present = ~np.isnan(values)
+    filled = np.where(present, values, 0.0)
+    total = np.zeros_like(filled)
+    seen = np.zeros(values.shape, dtype=bool)
+    for lag in range(min(window, len(values))):
+        total[lag:] += filled[: len(values) - lag]
+        seen[lag:] |= present[: len(values) - lag]
+    return pd.DataFrame(np.where(seen, total, np.nan), index=wide.index, columns=wide.columns)
 
 
 def compute_health_inputs(
