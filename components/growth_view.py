@@ -82,20 +82,24 @@ def render_matrix(data, ctx) -> None:
         )
     )
     accounts = accounts.head(MATRIX_ROWS)
-    held = data.holdings.groupby("account_id")["product"].agg(set)
-    score = sel.set_index(["account_id", "product"])
-    grid = {}
-    for p in shown_products:
-        col = []
-        for aid in accounts.index:
-            if p in held.get(aid, set()):
-                col.append("✓")
-            elif (aid, p) in score.index:
-                r = score.loc[(aid, p)]
-                col.append(f"{fmt_pct(r['propensity'], 0)} · {fmt_money(r['expected_revenue'])}")
-            else:
-                col.append("")
-        grid[names[p]] = col
+    # Only the shown accounts' holdings and scores are looked at (a few hundred rows).
+    shown_holdings = data.holdings[data.holdings["account_id"].isin(accounts.index)]
+    held = set(zip(shown_holdings["account_id"], shown_holdings["product"], strict=True))
+    shown_scores = sel[sel["account_id"].isin(accounts.index)]
+    score = {
+        (a, p): f"{fmt_pct(pr, 0)} · {fmt_money(ev)}"
+        for a, p, pr, ev in zip(
+            shown_scores["account_id"],
+            shown_scores["product"],
+            shown_scores["propensity"],
+            shown_scores["expected_revenue"],
+            strict=True,
+        )
+    }
+    grid = {
+        names[p]: ["✓" if (aid, p) in held else score.get((aid, p), "") for aid in accounts.index]
+        for p in shown_products
+    }
     if group == "team_id":
         teams = cached.load_filter_options(ctx.scope, ctx.data_version)["teams"]
         team_names = {x["id"]: x["name_zh" if lang == "zh" else "name_en"] for x in teams}
