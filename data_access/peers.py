@@ -40,7 +40,7 @@ COLUMNS = ["as_of", "kind", "tier", "industry", "given", "product", "n", "value"
 
 
 @dataclass(frozen=True)
-class _Portfolio:
+class PeerInputs:
     """Everything the peer figures need, read once for all month-ends.
 
     Monthly figures are account × month matrices over ``months`` (NaN or 0 where an
@@ -100,7 +100,7 @@ def fetch_touches(conn: Connection) -> pd.DataFrame:
 
 def load_portfolio(
     conn: Connection, monthly: pd.DataFrame | None = None, touches: pd.DataFrame | None = None
-) -> _Portfolio:
+) -> PeerInputs:
     """Read what the peer figures and ranks need, once for any number of month-ends.
 
     ``monthly`` (as from :func:`fetch_rollup`) and ``touches`` (:func:`fetch_touches`)
@@ -142,7 +142,7 @@ def load_portfolio(
     holdings["row"] = ids.get_indexer(holdings["account_id"])
     for col in ("opened_on", "closed_on"):
         holdings[col] = pd.to_datetime(holdings[col])
-    return _Portfolio(
+    return PeerInputs(
         accounts=accounts,
         months=months,
         revenue=matrix(monthly, "revenue", np.nan),
@@ -152,7 +152,7 @@ def load_portfolio(
     )
 
 
-def _window_revenue(data: _Portfolio, as_of: dt.date) -> tuple[np.ndarray, np.ndarray]:
+def _window_revenue(data: PeerInputs, as_of: dt.date) -> tuple[np.ndarray, np.ndarray]:
     """12-month revenue per account (summed month by month, as SQL does) and whether
     the account has any rollup row in the window."""
     total = np.zeros(len(data.accounts))
@@ -165,7 +165,7 @@ def _window_revenue(data: _Portfolio, as_of: dt.date) -> tuple[np.ndarray, np.nd
     return total, has
 
 
-def _retention(data: _Portfolio, as_of: dt.date) -> pd.DataFrame:
+def _retention(data: PeerInputs, as_of: dt.date) -> pd.DataFrame:
     """Per tier: accounts active 12 months before ``as_of`` and how many churned since."""
     end = month_end(as_of)
     start = month_end(add_months(as_of.replace(day=1), -12))
@@ -177,7 +177,7 @@ def _retention(data: _Portfolio, as_of: dt.date) -> pd.DataFrame:
     )
 
 
-def _interaction_norm(data: _Portfolio, as_of: dt.date) -> pd.DataFrame:
+def _interaction_norm(data: PeerInputs, as_of: dt.date) -> pd.DataFrame:
     """Per tier: median interactions in 12 months among active accounts that had any."""
     counts = data.touches[:, data.window(as_of)].sum(axis=1)
     keep = data.not_churned(month_end(as_of)).to_numpy() & (counts > 0)
@@ -189,7 +189,7 @@ def _interaction_norm(data: _Portfolio, as_of: dt.date) -> pd.DataFrame:
     )
 
 
-def _shares(data: _Portfolio, as_of: dt.date) -> pd.DataFrame:
+def _shares(data: PeerInputs, as_of: dt.date) -> pd.DataFrame:
     """Per tier × industry: number of peers and product penetration (see compute_peer_shares)."""
     end = pd.Timestamp(month_end(as_of))
     h = data.holdings
@@ -220,7 +220,7 @@ def _shares(data: _Portfolio, as_of: dt.date) -> pd.DataFrame:
     )
 
 
-def _industry_figures(data: _Portfolio, as_of: dt.date, health: pd.Series) -> pd.DataFrame:
+def _industry_figures(data: PeerInputs, as_of: dt.date, health: pd.Series) -> pd.DataFrame:
     """Per active account with revenue in 12 months: industry and the compared figures."""
     revenue, has = _window_revenue(data, as_of)
     keep = data.active(month_end(as_of)) & has
@@ -256,7 +256,7 @@ def industry_medians(figures: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _tier_ranks(data: _Portfolio, as_of: dt.date) -> pd.DataFrame:
+def _tier_ranks(data: PeerInputs, as_of: dt.date) -> pd.DataFrame:
     revenue, has = _window_revenue(data, as_of)
     keep = data.not_churned(month_end(as_of)).to_numpy() & has
     df = pd.DataFrame(
@@ -273,7 +273,7 @@ def _tier_ranks(data: _Portfolio, as_of: dt.date) -> pd.DataFrame:
     )
 
 
-def tier_ranks(data: _Portfolio, dates: Iterable[dt.date]) -> pd.DataFrame:
+def tier_ranks(data: PeerInputs, dates: Iterable[dt.date]) -> pd.DataFrame:
     """Per account not churned by each date: its 12-month revenue rank within its tier.
 
     ``data`` from :func:`load_portfolio`. Returns ``account_id, as_of, tier_rank,
@@ -294,7 +294,7 @@ def _health(conn: Connection, dates: list[dt.date]) -> pd.DataFrame:
     )
 
 
-def _figures_for(data: _Portfolio, as_of: dt.date, health: pd.Series) -> pd.DataFrame:
+def _figures_for(data: PeerInputs, as_of: dt.date, health: pd.Series) -> pd.DataFrame:
     parts = [
         _retention(data, as_of),
         _interaction_norm(data, as_of),
@@ -316,7 +316,7 @@ def compute_peer_figures(
     conn: Connection,
     dates: dt.date | Iterable[dt.date],
     health: pd.DataFrame | None = None,
-    data: _Portfolio | None = None,
+    data: PeerInputs | None = None,
 ) -> pd.DataFrame:
     """All peer aggregates for one or more month-ends, in the layout of ``peer_figures``.
 
@@ -341,7 +341,7 @@ def write_peer_figures(
     conn: Connection,
     dates: Iterable[dt.date],
     health: pd.DataFrame | None = None,
-    data: _Portfolio | None = None,
+    data: PeerInputs | None = None,
 ) -> int:
     """Replace the peer aggregates of ``dates`` (month-ends); returns the rows written."""
     dates = sorted({month_end(d) for d in dates})
