@@ -29,15 +29,29 @@ def _accounts_where(scope: Scope, filters: Filters) -> list:
 
 
 def fetch_available_months(conn: Connection, scope: Scope) -> list[dt.date]:
-    """Months with revenue data the viewer can see, newest first."""
-    stmt = (
-        select(AccountMonthly.month)
-        .join(Account, Account.id == AccountMonthly.account_id)
-        .where(scope_clause(scope))
-        .distinct()
-        .order_by(AccountMonthly.month.desc())
-    )
-    return [m for (m,) in conn.execute(stmt)]
+    """Every month from the first to the last with revenue data the viewer can see,
+    newest first.
+
+    Only the first and last month are read (two index look-ups for a viewer of the
+    whole portfolio) instead of every distinct month of the rollup, which every page
+    asked for and which took a second at 100,000 accounts.
+    """
+
+    def bound(agg) -> object:  # one aggregate per query: SQLite then seeks the index
+        stmt = select(agg(AccountMonthly.month))
+        if scope.is_team_bound:
+            stmt = stmt.join(Account, Account.id == AccountMonthly.account_id).where(
+                scope_clause(scope)
+            )
+        return conn.execute(stmt).scalar()
+
+    first, last = bound(func.min), bound(func.max)
+    if first is None:
+        return []
+    months = [last]
+    while months[-1] > first:
+        months.append(add_months(months[-1], -1))
+    return months
 
 
 def fetch_filter_options(conn: Connection, scope: Scope) -> dict[str, list]:
