@@ -746,8 +746,9 @@ def report(results: list[dict], browser: dict, built: dict, args: argparse.Names
         f"{SEED}, 36 months ending {END_MONTH:%Y-%m}. Times in seconds, sizes in KB "
         "(1 KB = 1,024 bytes), memory in MB of resident memory. Cold = Streamlit's data "
         "caches empty (the process, its imports and its connection pool warm, as on a "
-        f"running server); warm = median of {args.runs} reruns. DB = wall time inside "
-        "database calls during the cold render. Sent = bytes of every message of the run "
+        f"running server); warm = median of {args.runs} reruns. Data = wall time "
+        "inside the data layer's transactions (queries, fetching, building frames) during "
+        "the cold render, transactions = how many. Sent = bytes of every message of the run "
         "to the browser; chart = the largest Plotly chart; rows = the most rows of any "
         "table sent. On PostgreSQL the app's role is bound by row-level security.",
         "",
@@ -772,7 +773,7 @@ def report(results: list[dict], browser: dict, built: dict, args: argparse.Names
         + " | ".join(f"{s} cold" for s in args.sizes)
         + " | "
         + " | ".join(f"{s} warm" for s in args.sizes)
-        + f" | {args.sizes[-1]} DB | {args.sizes[-1]} transactions | {args.sizes[-1]} sent KB "
+        + f" | {args.sizes[-1]} data | {args.sizes[-1]} transactions | {args.sizes[-1]} sent KB "
         f"| {args.sizes[-1]} chart KB | {args.sizes[-1]} rows | {args.sizes[-1]} +MB |",
         "|---|---|---|" + "---:|" * (2 * len(args.sizes) + 6),
     ]
