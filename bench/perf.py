@@ -34,6 +34,7 @@ import json
 import os
 import pkgutil
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -731,6 +732,16 @@ def _machine() -> str:
     )
 
 
+def _commit() -> str:
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+    out = subprocess.run(
+        [git, "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
+    return out.stdout.strip() or "unknown"
+
+
 def _f(x: float | None, digits: int = 2) -> str:
     return "–" if x is None else f"{x:.{digits}f}"
 
@@ -739,8 +750,8 @@ def report(results: list[dict], browser: dict, built: dict, args: argparse.Names
     lines = [
         "# Performance at bank scale",
         "",
-        f"Measured {dt.date.today().isoformat()} with `make bench` (`bench/perf.py`) on "
-        f"{_machine()}.",
+        f"Measured {dt.date.today().isoformat()} with `make bench` (`bench/perf.py`, at "
+        f"commit {_commit()}) on {_machine()}.",
         "",
         "Portfolios: demo generator, seed "
         f"{SEED}, 36 months ending {END_MONTH:%Y-%m}. Times in seconds, sizes in KB "
