@@ -74,21 +74,28 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    return neutralise_formulas(frame).to_csv(index=False).encode("utf-8-sig")
+def _frame(frame: pd.DataFrame | Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    return frame() if callable(frame) else frame
 
 
-def _xlsx_bytes(frame: pd.DataFrame) -> bytes:
+def _csv_bytes(frame: pd.DataFrame | Callable[[], pd.DataFrame]) -> bytes:
+    return neutralise_formulas(_frame(frame)).to_csv(index=False).encode("utf-8-sig")
+
+
+def _xlsx_bytes(frame: pd.DataFrame | Callable[[], pd.DataFrame]) -> bytes:
     out = io.BytesIO()
     with pd.ExcelWriter(out, engine="openpyxl") as writer:
-        neutralise_formulas(frame).to_excel(writer, index=False, sheet_name="Strata")
+        neutralise_formulas(_frame(frame)).to_excel(writer, index=False, sheet_name="Strata")
     return out.getvalue()
 
 
-def render_downloads(frame: pd.DataFrame, basename: str, key: str | None = None) -> None:
+def render_downloads(
+    frame: pd.DataFrame | Callable[[], pd.DataFrame], basename: str, key: str | None = None
+) -> None:
     """CSV and Excel downloads of exactly ``frame``, formula cells neutralised.
 
-    The files are made when a download button is clicked, not on every page run.
+    The files are made when a download button is clicked, not on every page run; a
+    callable ``frame`` is only built then, too.
     """
     left, right, _ = st.columns([1, 1, 4])
     left.download_button(

@@ -21,6 +21,8 @@ from components.i18n import (
 from data_access import cached
 
 MATRIX_ROWS = 300
+# Suggestions shown in the next-best-product table (the download holds all of them).
+NBP_ROWS = 1_000
 GROUPS = ("tier", "industry", "team_id")
 
 
@@ -183,7 +185,6 @@ def render_nbp(data, ctx) -> None:
         st.info(t("growth.no_scores"))
         return
     top = opp[opp["rank"] <= 3].sort_values("expected_revenue", ascending=False)
-    reasons = _reasons(top, data.holdings, data.peer_shares, names, lang)
     st.caption(
         t(
             "growth.nbp_caption",
@@ -191,18 +192,26 @@ def render_nbp(data, ctx) -> None:
             total=fmt_money(top.loc[top["rank"] == 1, "expected_revenue"].sum()),
         )
     )
-    shown = pd.DataFrame(
-        {
-            "code": cards.profile_links(top["code"]).to_numpy(),
-            "name": top["name"].to_numpy(),
-            "tier": top["tier"].map(lambda v: label("tier", v, lang)).to_numpy(),
-            "rank": top["rank"].to_numpy(),
-            "product": top["product"].map(names).to_numpy(),
-            "propensity": top["propensity"].to_numpy(),
-            "expected": top["expected_revenue"].round(0).to_numpy(),
-            "reason": reasons,
-        }
-    )
+    if len(top) > NBP_ROWS:
+        st.caption(t("growth.nbp_capped", limit=fmt_int(NBP_ROWS), total=fmt_int(len(top))))
+
+    def table(rows: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "code": cards.profile_links(rows["code"]).to_numpy(),
+                "name": rows["name"].to_numpy(),
+                "tier": rows["tier"].map(lambda v: label("tier", v, lang)).to_numpy(),
+                "rank": rows["rank"].to_numpy(),
+                "product": rows["product"].map(names).to_numpy(),
+                "propensity": rows["propensity"].to_numpy(),
+                "expected": rows["expected_revenue"].round(0).to_numpy(),
+                "reason": _reasons(rows, data.holdings, data.peer_shares, names, lang),
+            }
+        )
+
+    # The table shows the largest suggestions; reasons for all of them are only worked
+    # out when the download is asked for.
+    shown = table(top.head(NBP_ROWS))
     st.dataframe(
         shown,
         hide_index=True,
@@ -221,7 +230,9 @@ def render_nbp(data, ctx) -> None:
             "reason": st.column_config.TextColumn(t("growth.reason"), width="large"),
         },
     )
-    cards.render_downloads(shown.assign(code=top["code"].to_numpy()), "next_best_products")
+    cards.render_downloads(
+        lambda: table(top).assign(code=top["code"].to_numpy()), "next_best_products"
+    )
 
 
 def render_backtest(data, ctx) -> None:
