@@ -58,12 +58,12 @@ migrate: $(VENV)/.stamp-runtime
 refresh: $(VENV)/.stamp-runtime
 	$(PY) -m data_access refresh
 
-## bench: every page and role at 1,000 / 20,000 / 100,000 accounts on SQLite and PostgreSQL;
+## bench: every page and role at 1,000 / 20,000 / 104,000 accounts on SQLite and PostgreSQL;
 ## writes docs/PERFORMANCE.md (SIZES=S,M,L DATABASES=sqlite,postgresql; portfolios are
 ## built once into STRATA_BENCH_DIR, default ~/.cache/strata-bench; the first L build takes
 ## about half an hour)
 bench: $(VENV)/.stamp-dev
-	$(PY) bench/perf.py
+	$(PY) bench/perf.py $(if $(SIZES),--sizes $(SIZES)) $(if $(DATABASES),--databases $(DATABASES))
 
 ## bench-import: time a 100,000-row import on SQLite and PostgreSQL (prints a table)
 bench-import: $(VENV)/.stamp-runtime

@@ -1,15 +1,15 @@
-"""Performance at bank scale: every page and role at 1,000, 20,000 and 100,000 accounts.
+"""Performance at bank scale: every page and role at 1,000, 20,000 and 104,000 accounts.
 
 Run with ``make bench`` (``SIZES=S,M,L DATABASES=sqlite,postgresql``). For each size it
-builds a demo portfolio once (36 months; L has 100,000 accounts and about ten million
+builds a demo portfolio once (36 months; L has 104,000 accounts and 10.1 million
 monthly revenue rows) on SQLite and on PostgreSQL and keeps it in ``STRATA_BENCH_DIR``
 (default ``~/.cache/strata-bench``) and in the databases ``strata_bench_s/m/l``, so later
 runs only measure. Then, per size and database, in a fresh process:
 
 - the refresh job (all snapshots, models and peer figures), with peak memory;
 - every page for every role with AppTest: server render with a cold cache (once) and a
-  warm cache (median of ``--runs``), time spent in the database, bytes of the messages
-  sent to the browser, the largest chart and table, and the process's peak memory;
+  warm cache (median of ``--runs``), time spent in the data layer, bytes of the messages
+  sent to the browser, the largest chart and table, and the memory the render added;
 - the baseline: the straightforward way, loading the raw tables into pandas and
   computing the same overview figures there (checked to give the same figures);
 - importing 100,000 monthly revenue rows (removed again afterwards);
