@@ -19,8 +19,13 @@ from data_access.sqlfuncs import month_of
 VERSION = "did-matched-1"
 
 
-def fetch_effect_inputs(conn: Connection) -> tuple[ef.Panel, pd.DataFrame, pd.DataFrame]:
-    """The monthly panel, the completed interventions (events) and the NPS answers."""
+def fetch_effect_inputs(
+    conn: Connection, monthly: pd.DataFrame | None = None
+) -> tuple[ef.Panel, pd.DataFrame, pd.DataFrame]:
+    """The monthly panel, the completed interventions (events) and the NPS answers.
+
+    ``monthly`` (the rollup with account_id, month, revenue) is read unless given.
+    """
     accounts = read_frame(
         conn,
         select(
@@ -31,9 +36,10 @@ def fetch_effect_inputs(conn: Connection) -> tuple[ef.Panel, pd.DataFrame, pd.Da
             Account.tier,
         ),
     )
-    monthly = read_frame(
-        conn, select(AccountMonthly.account_id, AccountMonthly.month, AccountMonthly.revenue)
-    )
+    if monthly is None:
+        monthly = read_frame(
+            conn, select(AccountMonthly.account_id, AccountMonthly.month, AccountMonthly.revenue)
+        )
     tiers = read_frame(
         conn, select(TierHistory.account_id, TierHistory.tier, TierHistory.changed_on)
     )
@@ -58,9 +64,9 @@ def fetch_effect_inputs(conn: Connection) -> tuple[ef.Panel, pd.DataFrame, pd.Da
     return ef.prepare_inputs(accounts, monthly, tiers, iv, responses)
 
 
-def estimate_effects(conn: Connection) -> dict | None:
+def estimate_effects(conn: Connection, monthly: pd.DataFrame | None = None) -> dict | None:
     """Every kind × tier × outcome × horizon (None when there is nothing to estimate)."""
-    panel, events, responses = fetch_effect_inputs(conn)
+    panel, events, responses = fetch_effect_inputs(conn, monthly)
     if events.empty or len(panel.months) < ef.PRE + 2:
         return None
     result = ef.estimate_all(panel, events, responses)

@@ -31,8 +31,13 @@ VERSION = "nbp-ridge-1"
 TOP = 3
 
 
-def fetch_growth_inputs(conn: Connection) -> dict[str, pd.DataFrame]:
-    """Accounts, holdings (with product codes) and monthly product counts, read once."""
+def fetch_growth_inputs(
+    conn: Connection, monthly: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
+    """Accounts, holdings (with product codes) and monthly product counts, read once.
+
+    ``monthly`` (the rollup with account_id, month, products_held) is read unless given.
+    """
     accounts = read_frame(
         conn,
         select(
@@ -50,9 +55,13 @@ def fetch_growth_inputs(conn: Connection) -> dict[str, pd.DataFrame]:
             Holding.account_id, Product.code.label("product"), Holding.opened_on, Holding.closed_on
         ).join(Product, Product.id == Holding.product_id),
     )
-    monthly = read_frame(
-        conn, select(AccountMonthly.account_id, AccountMonthly.month, AccountMonthly.products_held)
-    )
+    if monthly is None:
+        monthly = read_frame(
+            conn,
+            select(AccountMonthly.account_id, AccountMonthly.month, AccountMonthly.products_held),
+        )
+    else:
+        monthly = monthly[["account_id", "month", "products_held"]]
     products = read_frame(conn, select(Product.id, Product.code))
     last = conn.execute(select(func.max(AccountMonthly.month))).scalar()
     revenue = pd.DataFrame(columns=["account_id", "product", "revenue_12m"])

@@ -502,7 +502,8 @@ def run_refresh(
         if models["validation"] is not None:
             record("validation", CHURN_VERSION, {"horizon_months": 12}, models["validation"])
         say("Estimating intervention effects", 0.85)
-        effects = estimate_effects(conn)
+        # The rollup read for the health scores serves the effects and growth models too.
+        effects = estimate_effects(conn, sources["monthly"][["account_id", "month", "revenue"]])
         if effects is not None:
             record(
                 "intervention_effects",
@@ -515,7 +516,7 @@ def run_refresh(
                 effects,
             )
         say("Scoring next best products", 0.9)
-        growth_result = compute_growth(fetch_growth_inputs(conn))
+        growth_result = compute_growth(fetch_growth_inputs(conn, sources["monthly"]))
         if growth_result is not None:
             write_growth(conn, growth_result[0])
             record("growth", GROWTH_VERSION, {"top": 3}, growth_result[1])
