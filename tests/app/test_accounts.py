@@ -96,3 +96,20 @@ def test_matrix_link_presets_tier_and_band(app_db: URL) -> None:
         ).scalar()
     engine.dispose()
     assert len(table) == n
+
+
+def test_a_long_list_sends_only_the_largest_accounts(app_db: URL, monkeypatch) -> None:
+    from components import account_list
+
+    monkeypatch.setattr(account_list, "TABLE_ROWS", 25)
+    at = run_page("pages/accounts.py", app_db, "exec")
+    assert not at.exception
+    shown = at.dataframe[0].value
+    assert len(shown) == 25
+    assert shown["revenue_12m"].is_monotonic_decreasing
+    total = len(_codes(app_db, ""))
+    note = (
+        "The table shows the 25 accounts with the most revenue; search or filter to narrow "
+        f"the list, or download all {total:,}."
+    )
+    assert note in [c.value for c in at.caption]
