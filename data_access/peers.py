@@ -160,7 +160,7 @@ def _window_revenue(data: PeerInputs, as_of: dt.date) -> tuple[np.ndarray, np.nd
     for col in data.window(as_of):
         values = data.revenue[:, col]
         present = ~np.isnan(values)
-        total = np.where(present, total + np.where(present, values, 0.0), total)
+        total += np.where(present, values, 0.0)
         has |= present
     return total, has
 

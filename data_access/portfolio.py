@@ -73,30 +73,6 @@ def fetch_filter_options(conn: Connection, scope: Scope) -> dict[str, list]:
     return opts
 
 
-def _latest_stage(as_of: dt.date):
-    """Subquery: each account's lifecycle stage on ``as_of``."""
-    ranked = (
-        select(
-            LifecycleEvent.account_id,
-            LifecycleEvent.stage,
-            LifecycleEvent.entered_on,
-            func.row_number()
-            .over(
-                partition_by=LifecycleEvent.account_id,
-                order_by=(LifecycleEvent.entered_on.desc(), LifecycleEvent.id.desc()),
-            )
-            .label("rn"),
-        )
-        .where(LifecycleEvent.entered_on <= as_of)
-        .subquery()
-    )
-    return (
-        select(ranked.c.account_id, ranked.c.stage, ranked.c.entered_on)
-        .where(ranked.c.rn == 1)
-        .subquery()
-    )
-
-
 def fetch_portfolio_accounts(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
     """One row per account relevant to the 12 months ending with the period.
 

@@ -7,23 +7,19 @@ from sqlalchemy.engine import URL
 from components.cards import neutralise_formulas
 from data_access.engine import create_engine_for
 from tests.app.conftest import run_page
+from tests.conftest import fetch_all
 
 END = "2026-06-30"
 
 
 def _codes(url: URL, where: str) -> set[str]:
-    engine = create_engine_for(url)
-    with engine.connect() as conn:
-        codes = conn.execute(
-            text(
-                "SELECT code FROM accounts WHERE onboarded_on <= :end "
-                f"AND (churned_on IS NULL OR churned_on > :end) {where}"
-            ),
-            {"end": END},
-        ).scalars()
-        out = set(codes)
-    engine.dispose()
-    return out
+    rows = fetch_all(
+        url,
+        "SELECT code FROM accounts WHERE onboarded_on <= :end "
+        f"AND (churned_on IS NULL OR churned_on > :end) {where}",
+        end=END,
+    )
+    return {code for (code,) in rows}
 
 
 def _listed(at) -> set[str]:

@@ -5,26 +5,18 @@ from __future__ import annotations
 import datetime as dt
 
 from babel.numbers import format_compact_decimal
-from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from data_access.engine import create_engine_for
 from tests.app.conftest import open_tab, run_page
+from tests.conftest import scalar
 
 PAGE = "pages/profile.py"
 RELATIONSHIPS = ("profile.section", "relationships")
 
 
-def _one(url: URL, sql: str, **params: object) -> object:
-    engine = create_engine_for(url)
-    with engine.connect() as conn:
-        value = conn.execute(text(sql), params).scalar()
-    engine.dispose()
-    return value
-
-
 def _team_account(url: URL, team: int) -> str:
-    return _one(
+    return scalar(
         url, "SELECT MIN(code) FROM accounts WHERE team_id = :t AND status = 'active'", t=team
     )
 
@@ -37,9 +29,9 @@ def test_executive_opens_any_profile_with_real_figures(app_db: URL) -> None:
     code = _team_account(app_db, 3)
     at = run_page(PAGE, app_db, "exec", query={"account": code})
     assert not at.exception
-    name = _one(app_db, "SELECT name FROM accounts WHERE code = :c", c=code)
+    name = scalar(app_db, "SELECT name FROM accounts WHERE code = :c", c=code)
     assert name in [t.value for t in at.title]
-    revenue = _one(
+    revenue = scalar(
         app_db,
         "SELECT SUM(r.revenue) FROM revenue_monthly r JOIN accounts a "
         "ON a.id = r.account_id WHERE a.code = :c AND r.month BETWEEN "
@@ -80,7 +72,7 @@ def test_deep_link_outside_scope_shows_not_found_and_nothing_else(app_db: URL) -
     assert [e.value for e in at.error] == ["Account not found or not permitted."]
     assert len(at.metric) == 0
     assert len(at.dataframe) == 0
-    name = _one(app_db, "SELECT name FROM accounts WHERE code = :c", c=code)
+    name = scalar(app_db, "SELECT name FROM accounts WHERE code = :c", c=code)
     assert name not in [t.value for t in at.title]
 
 
@@ -94,7 +86,7 @@ def test_without_a_link_the_page_offers_a_picker(app_db: URL) -> None:
     assert not at.exception
     picker = at.main.selectbox[0]
     assert picker.label == "Choose an account"
-    assert len(picker.options) == _one(
+    assert len(picker.options) == scalar(
         app_db,
         "SELECT COUNT(*) FROM accounts WHERE team_id = 1 AND onboarded_on <= '2026-06-30' "
         "AND (churned_on IS NULL OR churned_on >= '2024-07-01')",
@@ -109,7 +101,7 @@ def test_add_stakeholder_from_the_profile(app_db: URL) -> None:
     at.button(key="FormSubmitter:add_contact-Save").click().run()
     assert not at.exception
     assert [s.value for s in at.success] == ["Stakeholder 赵六 saved."]
-    n = _one(
+    n = scalar(
         app_db,
         "SELECT COUNT(*) FROM contacts c JOIN accounts a ON a.id = c.account_id "
         "WHERE a.code = :c AND c.name = '赵六'",
