@@ -195,11 +195,13 @@ def compute_stage_distribution(accounts: pd.DataFrame, period_month: dt.date) ->
 def compute_top_movers(accounts: pd.DataFrame, n: int = 8) -> pd.DataFrame:
     """The ``n`` largest revenue gains and ``n`` largest losses, 12 months vs the prior 12.
 
-    Returns ``code, name, tier, revenue_12m, revenue_prev_12m, change, direction``
-    with gains first (largest first) then losses (largest first).
+    Returns ``account_id, code, name, tier, revenue_12m, revenue_prev_12m, change,
+    direction`` (``code`` and ``name`` when ``accounts`` has them) with gains first
+    (largest first) then losses (largest first).
     """
     df = accounts.assign(change=accounts["revenue_12m"] - accounts["revenue_prev_12m"])
     cols = ["account_id", "code", "name", "tier", "revenue_12m", "revenue_prev_12m", "change"]
+    cols = [c for c in cols if c in df.columns]  # a lean frame is named afterwards
     gains = df.loc[df["change"] > 0].nlargest(n, "change")[cols].assign(direction="gain")
     losses = df.loc[df["change"] < 0].nsmallest(n, "change")[cols].assign(direction="loss")
     return pd.concat([gains, losses], ignore_index=True)

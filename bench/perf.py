@@ -575,6 +575,7 @@ def measure_import(target: Target) -> dict:
     from sqlalchemy.engine import make_url
 
     from bench.imports import revenue_file
+    from data_access import segments, windows
     from data_access.engine import create_engine_for
     from data_access.importing import run_import
     from data_access.scope import Scope
@@ -590,8 +591,13 @@ def measure_import(target: Target) -> dict:
     if not checked.ok or result is None:
         raise SystemExit(f"benchmark import rejected: {checked.problems[:3]}")
     with eng.begin() as conn:
+        touched = conn.execute(
+            text("SELECT DISTINCT account_id FROM account_monthly WHERE month < '2022-01-01'")
+        ).scalars().all()
         for table in ("revenue_monthly", "account_monthly"):
             conn.execute(text(f"DELETE FROM {table} WHERE month < '2022-01-01'"))
+        windows.rebuild(conn, touched)
+        segments.rebuild(conn, last=dt.date(2021, 12, 1), sources=("revenue",))
     eng.dispose()
     return {"import": seconds, "import_rows": result.inserted}
 

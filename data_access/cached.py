@@ -204,10 +204,17 @@ class OverviewData:
     accounts_in_view: int
 
 
+def _named(conn: Connection, movers: pd.DataFrame) -> pd.DataFrame:
+    names = portfolio.fetch_account_names(conn, movers["account_id"].tolist())
+    out = movers.merge(names, on="account_id", how="left")
+    first = ["account_id", "code", "name"]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
 def _overview(db_key: str, scope: Scope, filters: Filters, version: int) -> OverviewData:
     def work(conn: Connection) -> OverviewData:
-        accounts = portfolio.fetch_portfolio_accounts(conn, scope, filters)
+        accounts = portfolio.fetch_portfolio_accounts(conn, scope, filters, lean=True)
         counts = portfolio.fetch_nps_counts(conn, scope, filters)
         monthly = portfolio.fetch_monthly_revenue(conn, scope, filters)
         nps = compute_nps(counts["promoters"], counts["passives"], counts["detractors"])
@@ -219,7 +226,7 @@ def _overview(db_key: str, scope: Scope, filters: Filters, version: int) -> Over
             pareto=ov.compute_pareto(accounts),
             top20_share=ov.revenue_share_of_top(accounts, 0.2),
             stages=ov.compute_stage_distribution(accounts, month),
-            movers=ov.compute_top_movers(accounts),
+            movers=_named(conn, ov.compute_top_movers(accounts)),
             monthly_revenue=monthly,
             nps=nps,
             accounts_in_view=len(accounts),

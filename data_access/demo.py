@@ -19,6 +19,7 @@ import pandas as pd
 
 from data_access import demo_catalog as cat
 from data_access.auth import hash_password
+from data_access.windows import period_rows
 
 Progress = Callable[[str, float], None]
 
@@ -1069,6 +1070,7 @@ class _Sim:
             "holdings": holdings,
             "revenue_monthly": revenue,
             "account_monthly": acc_monthly,
+            "account_periods": period_rows(acc_monthly),
             "transactions": self.transactions(),
             "contacts": contacts,
             "stakeholder_changes": sponsor_changes,

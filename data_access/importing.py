@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, select, update
 
-from data_access import bulk
+from data_access import bulk, segments, windows
 from data_access.auth import NO_PASSWORD
 from data_access.import_files import FileProblem, RawTable, read_table
 from data_access.import_specs import (
@@ -582,6 +582,8 @@ def _upsert(
     """
     table = Base.metadata.tables[entity.table]
     key = list(entity.key)
+    # An optional key field the file does not have (a survey answer's contact) is empty.
+    values = values.assign(**{c: None for c in key if c not in values.columns})
     value_cols = [c for c in values.columns if c not in key and c in table.c]
     has_id = "id" in table.c and key != ["id"]
     versioned = "version" in table.c
@@ -662,9 +664,11 @@ def _jsonable_db(value: object) -> object:
 
 
 def _refresh_rollup(conn: Connection, values: pd.DataFrame) -> None:
-    """Recompute ``account_monthly`` for the accounts and months an import of revenue touched."""
+    """Recompute ``account_monthly`` (and the 12-month windows read from it) for the accounts
+    and months an import of revenue touched."""
     accounts = sorted(set(values["account_id"].astype(int)))
     first, last = min(values["month"]), max(values["month"])
+    previous_last = conn.execute(select(func.max(AccountMonthly.month))).scalar()
     for start in range(0, len(accounts), CHUNK):
         part = accounts[start : start + CHUNK]
         conn.execute(
@@ -687,6 +691,23 @@ def _refresh_rollup(conn: Connection, values: pd.DataFrame) -> None:
                 .group_by(RevenueMonthly.account_id, RevenueMonthly.month),
             )
         )
+    windows.after_rollup_change(conn, accounts, first, previous_last)
+
+
+def _refresh_segments(conn: Connection, entity: str, changed: pd.DataFrame) -> None:
+    """Rebuild the segment rollup where an import changed what it sums: the months of
+    imported revenue or survey answers, everything when accounts changed (an account's
+    tier, region, industry or team may have moved)."""
+    if changed.empty:
+        return
+    if entity == "accounts":
+        segments.rebuild(conn)
+    elif entity == "revenue":
+        segments.rebuild(conn, min(changed["month"]), max(changed["month"]), ("revenue",))
+    elif entity == "survey_responses":
+        days = pd.to_datetime(changed["responded_on"])
+        first = days.min().date().replace(day=1)
+        segments.rebuild(conn, first, days.max().date().replace(day=1), ("nps",))
 
 
 def _link_parents(conn: Connection, values: pd.DataFrame) -> set[str]:
@@ -777,6 +798,7 @@ def apply(
         if progress:
             progress("rollup", 0.85)
         _refresh_rollup(conn, pd.concat([inserted, updated], ignore_index=True))
+    _refresh_segments(conn, entity.name, pd.concat([inserted, updated], ignore_index=True))
     version = None
     if len(inserted) or n_updated:
         record_audit(

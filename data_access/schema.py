@@ -201,6 +201,39 @@ class AccountMonthly(Base):
     products_held: Mapped[int] = mapped_column(Integer)
 
 
+class AccountPeriod(Base):
+    """Each account's revenue over the 12 months ending with ``month`` and the 12 months
+    before, for every month either window holds revenue; kept with the monthly rollup
+    (demo load, revenue imports) so pages read one row per account instead of summing
+    24 rollup rows. No row means no revenue in either window."""
+
+    __tablename__ = "account_periods"
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    revenue_12m: Mapped[float] = mapped_column(Float)
+    revenue_prev_12m: Mapped[float] = mapped_column(Float)
+
+
+class SegmentMonthly(Base):
+    """Monthly revenue and NPS answers per segment (team, tier, region, industry), the
+    level the portfolio filters and an account manager's scope work at. Kept by the
+    demo load, imports, tier changes and the refresh job, so the overview's monthly
+    totals and NPS read a few thousand rows instead of every account's rollup rows
+    and every survey answer."""
+
+    __tablename__ = "segment_monthly"
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    source: Mapped[str] = mapped_column(String(10), primary_key=True)  # revenue | nps
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    tier: Mapped[str] = mapped_column(String(20), primary_key=True)
+    region: Mapped[str] = mapped_column(String(32), primary_key=True)
+    industry: Mapped[str] = mapped_column(String(40), primary_key=True)
+    revenue: Mapped[float] = mapped_column(Float)
+    responses: Mapped[int] = mapped_column(Integer)
+    promoters: Mapped[int] = mapped_column(Integer)
+    detractors: Mapped[int] = mapped_column(Integer)
+
+
 class Transaction(Base):
     __tablename__ = "transactions"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select
 
-from data_access import demo, migrate, refresh
+from data_access import demo, migrate, refresh, segments
 from data_access.bulk import load_tables
 from data_access.schema import Account, AppSetting, Base
 from data_access.versioning import bump_data_version
@@ -99,6 +99,7 @@ def write_demo_frames(
     with engine.begin() as conn:
         clear_data(conn)
         written = load_tables(conn, tables, frames, on_table)
+        segments.rebuild(conn)
         set_setting(conn, "demo", "true")
         set_setting(conn, "demo_seed", str(spec.seed))
         set_setting(conn, "demo_end_month", spec.resolved_end_month().isoformat())

@@ -11,6 +11,7 @@ from analytics.health import COMPONENTS, HealthSettings
 from analytics.lifecycle import LifecycleRules
 from analytics.playbooks import DEFAULT_PLAYBOOKS, Playbook
 from analytics.tiering import TieringSettings, TierSpec
+from data_access import segments
 from data_access.schema import Account, AccountScore, SettingVersion, TierHistory
 from data_access.scope import Scope
 from data_access.versioning import bump_data_version, record_audit
@@ -153,6 +154,8 @@ def apply_suggested_tiers(conn: Connection, scope: Scope) -> int:
                 ),
             )
         )
+    if rows:
+        segments.rebuild(conn)  # the segment totals are kept per tier
     record_audit(
         conn,
         user_id=scope.user_id,
