@@ -591,9 +591,13 @@ def measure_import(target: Target) -> dict:
     if not checked.ok or result is None:
         raise SystemExit(f"benchmark import rejected: {checked.problems[:3]}")
     with eng.begin() as conn:
-        touched = conn.execute(
-            text("SELECT DISTINCT account_id FROM account_monthly WHERE month < '2022-01-01'")
-        ).scalars().all()
+        touched = (
+            conn.execute(
+                text("SELECT DISTINCT account_id FROM account_monthly WHERE month < '2022-01-01'")
+            )
+            .scalars()
+            .all()
+        )
         for table in ("revenue_monthly", "account_monthly"):
             conn.execute(text(f"DELETE FROM {table} WHERE month < '2022-01-01'"))
         windows.rebuild(conn, touched)
