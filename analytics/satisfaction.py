@@ -84,6 +84,11 @@ def compute_nps(
 # ---------------------------------------------------------------- surveys
 SURVEYS = ("nps", "csat", "ces")
 NPS_VALUE = {"promoter": 100.0, "passive": 0.0, "detractor": -100.0}
+# Lowest favourable and highest unfavourable score (NPS promoters 9–10, detractors 0–6;
+# CSAT satisfied 4–5). CES has neither: its figure is the mean score.
+FAVOURABLE = {"nps": 9, "csat": 4}
+UNFAVOURABLE = {"nps": 6}
+CELL_COLUMNS = ("n", "promoters", "detractors", "score_sum", "score_sq_sum")
 
 
 def nps_value(score: pd.Series) -> pd.Series:
@@ -91,6 +96,42 @@ def nps_value(score: pd.Series) -> pd.Series:
     return pd.Series(
         np.where(score >= 9, 100.0, np.where(score <= 6, -100.0, 0.0)), index=score.index
     )
+
+
+def as_cells(answers: pd.DataFrame, survey: str = "nps") -> pd.DataFrame:
+    """Answers of one survey as cells of sufficient statistics.
+
+    A cell stands for ``n`` answers: how many were favourable (``promoters``: NPS 9–10,
+    CSAT 4–5) and NPS detractors (0–6), and the sum and sum of squares of their scores.
+    Every figure here (estimates, changes, drop scans) needs only these, so the pages
+    read them per segment and month from the rollup. A frame of single answers
+    (``score`` column) gets one cell per answer; a frame that has cells is returned as is.
+    """
+    if "n" in answers.columns:
+        return answers
+    score = answers["score"].astype(float)
+    top, low = FAVOURABLE.get(survey), UNFAVOURABLE.get(survey)
+    return answers.assign(
+        n=1,
+        promoters=(score >= top).astype(int) if top is not None else 0,
+        detractors=(score <= low).astype(int) if low is not None else 0,
+        score_sum=score,
+        score_sq_sum=score**2,
+    )
+
+
+def value_sums(cells: pd.DataFrame, survey: str) -> pd.DataFrame:
+    """Count, sum and sum of squares of the per-answer values whose mean is the figure
+    (NPS: ±100 / 0; CSAT: 100 · satisfied; CES: the score), per cell."""
+    n = cells["n"].astype(float)
+    p, d = cells["promoters"].astype(float), cells["detractors"].astype(float)
+    if survey == "nps":
+        s, ss = 100.0 * (p - d), 10_000.0 * (p + d)
+    elif survey == "csat":
+        s, ss = 100.0 * p, 10_000.0 * p
+    else:
+        s, ss = cells["score_sum"].astype(float), cells["score_sq_sum"].astype(float)
+    return pd.DataFrame({"n": n, "s": s, "ss": ss}, index=cells.index)
 
 
 @dataclass(frozen=True)
@@ -104,55 +145,68 @@ class Estimate:
     sufficient: bool
 
 
-def estimate(scores: pd.Series, survey: str, min_n: int = 30, alpha: float = 0.05) -> Estimate:
-    """NPS (−100…100), CSAT (% satisfied, 4–5 of 5) or CES (mean effort, 1–7) with a CI.
+def estimate_cells(
+    cells: pd.DataFrame | pd.Series, survey: str, min_n: int = 30, alpha: float = 0.05
+) -> Estimate:
+    """The survey figure of all answers in ``cells`` (a frame, or one row of totals).
 
     NPS uses the multinomial variance (:func:`compute_nps`), CSAT the Wilson interval,
     CES the t interval of the mean.
     """
-    s = scores.dropna()
-    n = len(s)
+    tot = cells if isinstance(cells, pd.Series) else cells[list(CELL_COLUMNS)].sum()
+    n = int(tot["n"])
     if n < max(min_n, 1):
         return Estimate(None, None, None, n, False)
+    p, d = int(tot["promoters"]), int(tot["detractors"])
     if survey == "nps":
-        e = compute_nps(
-            int((s >= 9).sum()),
-            int(s.between(7, 8).sum()),
-            int((s <= 6).sum()),
-            alpha=alpha,
-            min_n=min_n,
-        )
+        e = compute_nps(p, n - p - d, d, alpha=alpha, min_n=min_n)
         return Estimate(e.nps, e.ci_low, e.ci_high, n, True)
     if survey == "csat":
-        k = int((s >= 4).sum())
-        lo, hi = proportion_confint(k, n, alpha=alpha, method="wilson")
-        return Estimate(100 * k / n, 100 * lo, 100 * hi, n, True)
-    mean, sd = float(s.mean()), float(s.std(ddof=1)) if n > 1 else 0.0
-    half = t_dist.ppf(1 - alpha / 2, n - 1) * sd / np.sqrt(n) if n > 1 else np.nan
+        lo, hi = proportion_confint(p, n, alpha=alpha, method="wilson")
+        return Estimate(100 * p / n, 100 * lo, 100 * hi, n, True)
+    mean = float(tot["score_sum"]) / n
+    if n < 2:
+        return Estimate(mean, np.nan, np.nan, n, True)
+    sd = float(np.sqrt(max(float(tot["score_sq_sum"]) - n * mean**2, 0.0) / (n - 1)))
+    half = t_dist.ppf(1 - alpha / 2, n - 1) * sd / np.sqrt(n)
     return Estimate(mean, mean - half, mean + half, n, True)
 
 
-def _per_response(scores: pd.Series, survey: str) -> pd.Series:
-    """Per-answer values whose mean is the survey's figure (for tests of differences)."""
-    if survey == "nps":
-        return nps_value(scores)
-    if survey == "csat":
-        return 100.0 * (scores >= 4)
-    return scores.astype(float)
+def estimate(scores: pd.Series, survey: str, min_n: int = 30, alpha: float = 0.05) -> Estimate:
+    """NPS (−100…100), CSAT (% satisfied, 4–5 of 5) or CES (mean effort, 1–7) with a CI,
+    from single answers' scores (see :func:`estimate_cells`)."""
+    return estimate_cells(
+        as_cells(pd.DataFrame({"score": scores.dropna()}), survey), survey, min_n, alpha
+    )
 
 
-def difference_test(before: pd.Series, after: pd.Series, survey: str) -> dict | None:
+def _moments(x: pd.Series | pd.DataFrame, survey: str) -> tuple[float, float, float]:
+    """n, mean and variance (ddof 0) of the per-answer values of scores or cells."""
+    cells = as_cells(pd.DataFrame({"score": x.dropna()}) if isinstance(x, pd.Series) else x, survey)
+    v = value_sums(cells, survey).sum()
+    n = float(v["n"])
+    if n == 0:
+        return 0.0, np.nan, np.nan
+    mean = float(v["s"]) / n
+    return n, mean, max(float(v["ss"]) / n - mean**2, 0.0)
+
+
+def difference_test(
+    before: pd.Series | pd.DataFrame, after: pd.Series | pd.DataFrame, survey: str
+) -> dict | None:
     """Change of a survey figure between two periods: difference, z, two-sided p.
 
-    The figures are means of per-answer values (NPS: ±100/0; CSAT: 100·satisfied; CES:
-    the score), so the variance of each is that of the mean (for NPS this equals the
-    multinomial formula), and the two periods are independent samples.
+    ``before`` and ``after`` are scores or cells. The figures are means of per-answer
+    values (NPS: ±100/0; CSAT: 100·satisfied; CES: the score), so the variance of each
+    is that of the mean (for NPS this equals the multinomial formula), and the two
+    periods are independent samples.
     """
-    a, b = _per_response(before.dropna(), survey), _per_response(after.dropna(), survey)
-    if len(a) < 2 or len(b) < 2:
+    n_a, m_a, v_a = _moments(before, survey)
+    n_b, m_b, v_b = _moments(after, survey)
+    if n_a < 2 or n_b < 2:
         return None
-    diff = float(b.mean() - a.mean())
-    se = float(np.sqrt(a.var(ddof=0) / len(a) + b.var(ddof=0) / len(b)))
+    diff = m_b - m_a
+    se = float(np.sqrt(v_a / n_a + v_b / n_b))
     if se == 0:
         return None
     z = diff / se
@@ -161,8 +215,8 @@ def difference_test(before: pd.Series, after: pd.Series, survey: str) -> dict | 
         "se": se,
         "z": z,
         "p": float(2 * norm.sf(abs(z))),
-        "n_before": len(a),
-        "n_after": len(b),
+        "n_before": int(n_a),
+        "n_after": int(n_b),
     }
 
 
@@ -175,11 +229,10 @@ def series(
 ) -> pd.DataFrame:
     """The survey figure per period (and segment) with interval, n and the NPS split.
 
-    ``responses``: month (Timestamp), survey, score, and the ``by`` column if given.
-    Returns period, segment, value, low, high, n, sufficient, promoters, passives,
-    detractors (shares, NPS only).
+    ``responses``: month (Timestamp), survey, score or cells (:func:`as_cells`), and the
+    ``by`` column if given. Returns period, segment, value, low, high, n, sufficient,
+    promoters, passives, detractors (shares, NPS only).
     """
-    r = responses[responses["survey"] == survey]
     cols = [
         "period",
         "segment",
@@ -192,14 +245,18 @@ def series(
         "passives",
         "detractors",
     ]
+    r = as_cells(responses[responses["survey"] == survey], survey)
     if r.empty:
         return pd.DataFrame(columns=cols)
     period = pd.to_datetime(r["month"]).dt.to_period(freq).dt.start_time
     seg = r[by] if by else pd.Series("all", index=r.index)
+    sums = r[list(CELL_COLUMNS)].groupby([period.rename("p"), seg.rename("g")]).sum()
+    sums = sums[sums["n"] > 0]
     rows = []
-    for (p, g), scores in r["score"].groupby([period, seg]):
-        e = estimate(scores, survey, min_n)
-        n = len(scores)
+    for (p, g), tot in sums.iterrows():
+        e = estimate_cells(tot, survey, min_n)
+        n = int(tot["n"])
+        nps = survey == "nps"
         rows.append(
             {
                 "period": p,
@@ -209,9 +266,9 @@ def series(
                 "high": e.high,
                 "n": n,
                 "sufficient": e.sufficient,
-                "promoters": float((scores >= 9).mean()) if survey == "nps" else None,
-                "passives": float(scores.between(7, 8).mean()) if survey == "nps" else None,
-                "detractors": float((scores <= 6).mean()) if survey == "nps" else None,
+                "promoters": float(tot["promoters"] / n) if nps else None,
+                "passives": float((n - tot["promoters"] - tot["detractors"]) / n) if nps else None,
+                "detractors": float(tot["detractors"] / n) if nps else None,
             }
         )
     return pd.DataFrame(rows, columns=cols)
@@ -235,35 +292,40 @@ def scan_drops(
     (a drop) are adjusted across **all** segments and months together with the
     Benjamini–Hochberg false-discovery rate (statsmodels ``multipletests``).
 
-    ``responses``: NPS answers with month, score and the ``dims`` columns. Returns one
-    row per segment and month with contrast, se, z, p, q and ``flagged``.
+    ``responses``: NPS answers or cells (:func:`as_cells`) with month and the ``dims``
+    columns. Returns one row per segment and month with contrast, se, z, p, q and
+    ``flagged``.
     """
-    r = responses.assign(v=nps_value(responses["score"]), month=pd.to_datetime(responses["month"]))
+    r = _value_cells(responses)
     months = sorted(r["month"].unique())
     out = []
     for dim in dims:
         # Sufficient statistics per segment and month: count, sum, sum of squares.
-        g = r.groupby([dim, "month"])["v"].agg(["count", "sum"]).unstack(fill_value=0)
-        sq = r.assign(v2=r["v"] ** 2).groupby([dim, "month"])["v2"].sum().unstack(fill_value=0)
-        g = g.reindex(columns=pd.MultiIndex.from_product([["count", "sum"], months]), fill_value=0)
-        sq = sq.reindex(columns=months, fill_value=0)
-        n_all = g["count"].sum(axis=0)
-        s_all = g["sum"].sum(axis=0)
-        q_all = sq.sum(axis=0)
-        for seg in g.index:
-            n_s, s_s, q_s = g.loc[seg, "count"], g.loc[seg, "sum"], sq.loc[seg]
-            n_r, s_r, q_r = n_all - n_s, s_all - s_s, q_all - q_s
+        g = r.groupby([dim, "month"])[["n", "s", "ss"]].sum().unstack(fill_value=0)
+        g = g.reindex(columns=pd.MultiIndex.from_product([["n", "s", "ss"], months]), fill_value=0)
+        # Window sums by cumulative sums: window [i, j) = c[j] - c[i].
+        cum = {
+            key: np.concatenate(
+                [np.zeros((len(g), 1)), np.cumsum(g[key].to_numpy(float), axis=1)], axis=1
+            )
+            for key in ("n", "s", "ss")
+        }
+        total = {key: c.sum(axis=0) for key, c in cum.items()}
+        for row, seg in enumerate(g.index):
+            own = {key: c[row] for key, c in cum.items()}
+            rest = {key: total[key] - own[key] for key in own}
             for k in range(pre, len(months) - post + 1):
-                b, a = slice(k - pre, k), slice(k, k + post)
                 parts = []
-                for n, s, q in ((n_s, s_s, q_s), (n_r, s_r, q_r)):
-                    nb, na = n.iloc[b].sum(), n.iloc[a].sum()
+                for c in (own, rest):
+                    nb = c["n"][k] - c["n"][k - pre]
+                    na = c["n"][k + post] - c["n"][k]
                     if nb < min_n or na < min_n:
                         parts = []
                         break
-                    mb, ma = s.iloc[b].sum() / nb, s.iloc[a].sum() / na
-                    vb = q.iloc[b].sum() / nb - mb**2
-                    va = q.iloc[a].sum() / na - ma**2
+                    mb = (c["s"][k] - c["s"][k - pre]) / nb
+                    ma = (c["s"][k + post] - c["s"][k]) / na
+                    vb = (c["ss"][k] - c["ss"][k - pre]) / nb - mb**2
+                    va = (c["ss"][k + post] - c["ss"][k]) / na - ma**2
                     parts.append((ma - mb, vb / nb + va / na, mb, ma, nb, na))
                 if not parts:
                     continue
@@ -311,6 +373,13 @@ def scan_drops(
     return scan[cols]
 
 
+def _value_cells(responses: pd.DataFrame) -> pd.DataFrame:
+    """NPS answers or cells with the count, sum and sum of squares of their ±100 values."""
+    cells = as_cells(responses, "nps")
+    v = value_sums(cells, "nps")
+    return cells.assign(n=v["n"], s=v["s"], ss=v["ss"], month=pd.to_datetime(cells["month"]))
+
+
 def drop_onsets(
     scan: pd.DataFrame, responses: pd.DataFrame | None = None, window: int = 12
 ) -> pd.DataFrame:
@@ -326,10 +395,18 @@ def drop_onsets(
         return hits
     best = hits.loc[hits.groupby(["dimension", "segment"])["z"].idxmin()].copy()
     if responses is not None:
-        r = responses.assign(
-            v=nps_value(responses["score"]), month=pd.to_datetime(responses["month"])
-        )
+        r = _value_cells(responses)
         months = sorted(r["month"].unique())
+
+        def side(part: pd.DataFrame, chosen: list) -> tuple[float, float, float]:
+            """n, mean and sample variance (ddof 1) of the values in the chosen months."""
+            t = part.loc[part["month"].isin(chosen), ["n", "s", "ss"]].sum()
+            n = float(t["n"])
+            if n < 2:
+                return n, np.nan, np.nan
+            mean = float(t["s"]) / n
+            return n, mean, max(float(t["ss"]) - n * mean**2, 0.0) / (n - 1)
+
         for idx, row in best.iterrows():
             seg = r[row["dimension"]] == row["segment"]
             flagged = hits[
@@ -339,14 +416,14 @@ def drop_onsets(
             candidates = range(max(1, min(pos) - 3), min(len(months) - 1, max(pos) + 3) + 1)
             scores = []
             for k in candidates:
-                before = r["month"].isin(months[max(0, k - window) : k])
-                after = r["month"].isin(months[k : k + window])
+                before, after = months[max(0, k - window) : k], months[k : k + window]
                 parts = []
-                for part in (seg, ~seg):
-                    a, b = r.loc[part & before, "v"], r.loc[part & after, "v"]
-                    if len(a) < 2 or len(b) < 2:
+                for part in (r[seg], r[~seg]):
+                    n_a, m_a, v_a = side(part, before)
+                    n_b, m_b, v_b = side(part, after)
+                    if n_a < 2 or n_b < 2:
                         break
-                    parts.append((b.mean() - a.mean(), a.var() / len(a) + b.var() / len(b)))
+                    parts.append((m_b - m_a, v_a / n_a + v_b / n_b))
                 if len(parts) == 2:
                     z = (parts[0][0] - parts[1][0]) / np.sqrt(parts[0][1] + parts[1][1])
                     scores.append((z, k))
@@ -355,18 +432,21 @@ def drop_onsets(
     return best.sort_values("z").reset_index(drop=True)
 
 
-def scan_accounts(
-    responses: pd.DataFrame,
-    as_of: pd.Timestamp,
-    recent: int = 6,
-    baseline: int = 12,
-    min_n: int = 5,
-    alpha: float = 0.05,
-) -> pd.DataFrame:
-    """Accounts whose NPS over the last ``recent`` months fell against the ``baseline`` before.
+def account_window(as_of: pd.Timestamp, recent: int = 6, baseline: int = 12):
+    """First month of the baseline, first month of the recent months, and the last month
+    of the per-account drop scan ending with ``as_of``'s month."""
+    end = pd.Timestamp(as_of).to_period("M").start_time
+    cut = end - pd.DateOffset(months=recent - 1)
+    return cut - pd.DateOffset(months=baseline), cut, end
 
-    Per account: difference of mean per-answer NPS values, z with the two samples'
-    variances, one-sided p, Benjamini–Hochberg across all tested accounts.
+
+def scan_accounts(sides: pd.DataFrame, min_n: int = 5, alpha: float = 0.05) -> pd.DataFrame:
+    """Accounts whose NPS over the recent months fell against the baseline before.
+
+    ``sides``: NPS cells per account and side (``recent`` false: the baseline months,
+    true: the recent ones; see :func:`account_window`). Per account: difference of mean
+    per-answer NPS values, z with the two samples' variances, one-sided p,
+    Benjamini–Hochberg across all tested accounts.
     """
     cols = [
         "account_id",
@@ -380,32 +460,35 @@ def scan_accounts(
         "q",
         "flagged",
     ]
-    r = responses.assign(v=nps_value(responses["score"]), month=pd.to_datetime(responses["month"]))
-    end = pd.Timestamp(as_of).to_period("M").start_time
-    cut = end - pd.DateOffset(months=recent - 1)
-    start = cut - pd.DateOffset(months=baseline)
-    r = r[(r["month"] >= start) & (r["month"] <= end)]
-    if r.empty:
+    if sides.empty:
         return pd.DataFrame(columns=cols)
-    # Per account and side of the cut: answers, mean and variance, in one pass.
-    grouped = r.groupby(["account_id", r["month"] >= cut])["v"]
-    stats = pd.DataFrame(
-        {"n": grouped.size(), "mean": grouped.mean(), "var": grouped.var(ddof=0)}
-    ).unstack(level=1)
-    stats = stats.reindex(columns=pd.MultiIndex.from_product([["n", "mean", "var"], [False, True]]))
-    n_a, n_b = stats[("n", False)].fillna(0), stats[("n", True)].fillna(0)
-    stats = stats[(n_a >= min_n) & (n_b >= min_n)]
-    n_a, n_b = stats[("n", False)], stats[("n", True)]
-    var = stats[("var", False)] / n_a + stats[("var", True)] / n_b
+    v = value_sums(as_cells(sides, "nps"), "nps").assign(
+        account_id=sides["account_id"].to_numpy(), recent=sides["recent"].astype(bool).to_numpy()
+    )
+    # The portfolio's variance of single answers over the whole window.
+    tot = v[["n", "s", "ss"]].sum()
+    overall_var = float(tot["ss"] / tot["n"] - (tot["s"] / tot["n"]) ** 2)
+    per = v.groupby(["account_id", "recent"])[["n", "s", "ss"]].sum().unstack("recent")
+    per = per.reindex(columns=pd.MultiIndex.from_product([["n", "s", "ss"], [False, True]]))
+    per = per.fillna(0.0)
+    n_a, n_b = per[("n", False)], per[("n", True)]
+    per = per[(n_a >= min_n) & (n_b >= min_n)]
+    if per.empty:
+        return pd.DataFrame(columns=cols)
+    n_a, n_b = per[("n", False)], per[("n", True)]
+    mean_a, mean_b = per[("s", False)] / n_a, per[("s", True)] / n_b
+    var_a = (per[("ss", False)] / n_a - mean_a**2).clip(lower=0)
+    var_b = (per[("ss", True)] / n_b - mean_b**2).clip(lower=0)
+    var = var_a / n_a + var_b / n_b
     # With very few answers a zero variance is likely: use the portfolio's instead.
-    var = np.maximum(var, r["v"].var(ddof=0) * (1 / n_a + 1 / n_b) / 4)
-    diff = stats[("mean", True)] - stats[("mean", False)]
+    var = np.maximum(var, overall_var * (1 / n_a + 1 / n_b) / 4)
+    diff = mean_b - mean_a
     z = diff / np.sqrt(var)
-    rows = pd.DataFrame(
+    out = pd.DataFrame(
         {
-            "account_id": stats.index.to_numpy(),
-            "before": stats[("mean", False)].to_numpy(dtype=float),
-            "after": stats[("mean", True)].to_numpy(dtype=float),
+            "account_id": per.index.to_numpy(),
+            "before": mean_a.to_numpy(dtype=float),
+            "after": mean_b.to_numpy(dtype=float),
             "n_before": n_a.to_numpy(dtype=int),
             "n_after": n_b.to_numpy(dtype=int),
             "diff": diff.to_numpy(dtype=float),
@@ -413,24 +496,31 @@ def scan_accounts(
             "p": norm.cdf(z.to_numpy(dtype=float)),
         }
     )
-    if rows.empty:
-        return pd.DataFrame(columns=cols)
-    out = rows
     flagged, q, _, _ = multipletests(out["p"], alpha=alpha, method="fdr_bh")
     out["q"], out["flagged"] = q, flagged
-    return out[cols].sort_values(["z", "account_id"], kind="stable").reset_index(drop=True)
+    # Ties (equal z up to rounding) in account order.
+    order = np.lexsort((out["account_id"].to_numpy(), out["z"].round(12).to_numpy()))
+    return out[cols].iloc[order].reset_index(drop=True)
 
 
 # ----------------------------------------------------- B2B aggregations
+def account_mean_scores(nps_answers: pd.DataFrame) -> pd.Series:
+    """Each account's mean NPS score, from answers or cells with ``account_id``."""
+    sums = as_cells(nps_answers, "nps").groupby("account_id")[["n", "score_sum"]].sum()
+    sums = sums[sums["n"] > 0]
+    return (sums["score_sum"] / sums["n"]).rename("score")
+
+
 def account_level_nps(
     nps_answers: pd.DataFrame, weights: pd.Series | None = None, alpha: float = 0.05
 ) -> Estimate:
     """One vote per account: each account's mean score is classified, then NPS over accounts.
 
-    With ``weights`` (e.g. 12-month revenue by account_id) the votes are weighted; the
-    interval uses the weighted variance with Kish's effective sample size.
+    ``nps_answers``: answers or cells with ``account_id``. With ``weights`` (e.g. 12-month
+    revenue by account_id) the votes are weighted; the interval uses the weighted
+    variance with Kish's effective sample size.
     """
-    per_account = nps_answers.groupby("account_id")["score"].mean()
+    per_account = account_mean_scores(nps_answers)
     votes = nps_value(per_account.round())
     if votes.empty:
         return Estimate(None, None, None, 0, False)
@@ -520,21 +610,18 @@ def theme_counts(comments: pd.Series) -> pd.DataFrame:
 
 # -------------------------------------------------------------- outcomes
 def outcomes_by_band(
-    nps_answers: pd.DataFrame, accounts: pd.DataFrame, as_of: pd.Timestamp, months: int = 12
+    mean_scores: pd.Series, accounts: pd.DataFrame, as_of: pd.Timestamp, months: int = 12
 ) -> pd.DataFrame:
     """Churn and revenue change in the ``months`` after ``as_of`` by the account's NPS band.
 
-    Band = the account's mean answer over the 12 months up to ``as_of`` (promoter ≥ 9,
-    detractor ≤ 6). ``accounts``: account_id, churned_on, revenue_before, revenue_after
-    (12-month sums). Returns band, accounts, churned, churn rate with Wilson 95% CI,
-    mean revenue change with 95% CI (accounts still clients).
+    ``mean_scores``: each account's mean NPS answer over the 12 months up to ``as_of``
+    (:func:`account_mean_scores`); band promoter ≥ 9, detractor ≤ 6. ``accounts``:
+    account_id, churned_on, revenue_before, revenue_after (12-month sums). Returns band,
+    accounts, churned, churn rate with Wilson 95% CI, mean revenue change with 95% CI
+    (accounts still clients).
     """
     end = pd.Timestamp(as_of)
-    window = nps_answers[
-        (pd.to_datetime(nps_answers["month"]) > end - pd.DateOffset(months=12))
-        & (pd.to_datetime(nps_answers["month"]) <= end)
-    ]
-    mean = window.groupby("account_id")["score"].mean()
+    mean = mean_scores
     band = pd.Series(
         np.where(mean >= 9, "promoter", np.where(mean <= 6, "detractor", "passive")),
         index=mean.index,

@@ -51,14 +51,9 @@ def _segment_name(dim: str, code: object, data, lang: str) -> str:
     return t("sat.portfolio", lang=lang)
 
 
-def _with_products(responses: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
-    """One row per answer and product held when it was given (answers repeat)."""
-    return responses.merge(products, on="id", how="inner")
-
-
-def _period_answers(responses: pd.DataFrame, filters) -> pd.DataFrame:
+def _period_cells(cells: pd.DataFrame, filters) -> pd.DataFrame:
     start = pd.Timestamp(add_months(filters.period_month, -11))
-    return responses[responses["month"] >= start]
+    return cells[cells["month"] >= start]
 
 
 # ------------------------------------------------------------------ trends
@@ -102,7 +97,7 @@ def split_figure(frame: pd.DataFrame, title: str) -> go.Figure:
     return charts.titled(fig, title, height=320)
 
 
-def _render_kpis(frame: pd.DataFrame, answers: pd.DataFrame, survey: str, freq: str) -> None:
+def _render_kpis(frame: pd.DataFrame, cells: pd.DataFrame, survey: str, freq: str) -> None:
     portfolio = frame[frame["segment"] == "all"].sort_values("period")
     if portfolio.empty:
         st.info(t("common.no_data"))
@@ -124,11 +119,9 @@ def _render_kpis(frame: pd.DataFrame, answers: pd.DataFrame, survey: str, freq: 
     ]
     if len(portfolio) >= 2:
         prev = portfolio.iloc[-2]
-        period = pd.to_datetime(answers["month"]).dt.to_period(freq).dt.start_time
+        period = pd.to_datetime(cells["month"]).dt.to_period(freq).dt.start_time
         test = sa.difference_test(
-            answers.loc[period == prev["period"], "score"],
-            answers.loc[period == last["period"], "score"],
-            survey,
+            cells[period == prev["period"]], cells[period == last["period"]], survey
         )
         if test is not None:
             significant = test["p"] < 0.05
@@ -155,10 +148,11 @@ def _period_label(period: pd.Timestamp, freq: str) -> str:
     return fmt_month(period.date())
 
 
-def _render_seasonality(answers: pd.DataFrame, monthly: pd.DataFrame) -> None:
+def render_seasonality(data, ctx) -> None:
     st.markdown(f"**{t('sat.seasonality_title')}**")
-    reg = sa.seasonal_regression(answers)
+    monthly = sa.series(data.cells, "nps", "M", None, int(data.settings["min_n"]))
     series = monthly[monthly["segment"] == "all"].set_index("period")["value"]
+    reg = cached.load_seasonality(ctx.scope, ctx.filters, ctx.data_version)
     comp = sa.stl_components(series)
     if reg is None or comp is None:
         st.info(t("sat.seasonality_short"))
@@ -216,16 +210,16 @@ def render_trends(data, ctx) -> None:
         key="_w_sat_by",
     )
     min_n = int(data.settings["min_n"])
-    responses = data.responses
-    answers = responses[responses["survey"] == survey]
-    portfolio = sa.series(responses, survey, freq, None, min_n)
-    _render_kpis(portfolio, answers, survey, freq)
+    cells = data.cells
+    portfolio = sa.series(cells, survey, freq, None, min_n)
+    _render_kpis(portfolio, cells[cells["survey"] == survey], survey, freq)
     if by == "none":
         frame = portfolio
     elif by == "product":
-        frame = sa.series(_with_products(responses, data.products), survey, freq, "product", min_n)
+        products = cached.load_product_cells(ctx.scope, ctx.filters, ctx.data_version)
+        frame = sa.series(products, survey, freq, "product", min_n)
     else:
-        frame = sa.series(responses, survey, freq, by, min_n)
+        frame = sa.series(cells, survey, freq, by, min_n)
     if frame.empty:
         st.info(t("common.no_data"))
         return
@@ -267,16 +261,13 @@ def render_trends(data, ctx) -> None:
             st.plotly_chart(
                 split_figure(split, t("sat.split_title")), key="sat_split", width="stretch"
             )
-        monthly = portfolio if freq == "M" else sa.series(responses, "nps", "M", None, min_n)
-        _render_seasonality(answers, monthly)
 
 
 # ------------------------------------------------------------------- drops
 def render_drops(data, ctx) -> None:
     lang = current_language()
-    scan = data.segment_scan
-    nps = data.responses[data.responses["survey"] == "nps"]
-    onsets = sa.drop_onsets(scan, nps)
+    scans = cached.load_drop_scans(ctx.scope, ctx.filters, ctx.data_version)
+    scan, onsets = scans.segment_scan, scans.onsets
     st.caption(
         t(
             "sat.scan_caption",
@@ -315,7 +306,7 @@ def render_drops(data, ctx) -> None:
             },
         )
     st.markdown(f"**{t('sat.accounts_title')}**")
-    acc = data.account_scan
+    acc = scans.account_scan
     survivors = acc[acc["flagged"]] if len(acc) else acc
     st.caption(t("sat.account_caption", tested=fmt_int(len(acc)), flagged=fmt_int(len(survivors))))
     if len(survivors):
@@ -348,12 +339,14 @@ def render_drops(data, ctx) -> None:
 
 # ------------------------------------------------------------- aggregation
 def render_aggregation(data, ctx) -> None:
-    period = _period_answers(data.responses, ctx.filters)
-    nps = period[period["survey"] == "nps"]
-    accounts = data.accounts
+    coverage = cached.load_coverage(ctx.scope, ctx.filters, ctx.data_version)
+    period = _period_cells(data.cells, ctx.filters)
+    per_account = coverage.account_cells
+    nps = per_account[per_account["survey"] == "nps"]
+    accounts = coverage.accounts
     revenue = accounts.set_index("account_id")["revenue_12m"]
     min_n = int(data.settings["min_n"])
-    resp = sa.estimate(nps["score"], "nps", min_n)
+    resp = sa.estimate_cells(period[period["survey"] == "nps"], "nps", min_n)
     acc = sa.account_level_nps(nps)
     weighted = sa.account_level_nps(nps, revenue)
     active = accounts[
@@ -388,13 +381,13 @@ def render_aggregation(data, ctx) -> None:
         ],
         per_row=3,
     )
-    responded = set(period["account_id"])
+    responded = set(per_account["account_id"])
     total_rev = float(active["revenue_12m"].sum())
     covered_rev = float(active.loc[active["account_id"].isin(responded), "revenue_12m"].sum())
     rev_cov = covered_rev / total_rev if total_rev > 0 else None
     acc_cov = len(responded & set(active["account_id"])) / len(active) if len(active) else None
-    contacts = period["contact_id"].dropna().nunique()
-    con_cov = contacts / data.contacts if data.contacts else None
+    contacts = coverage.responding_contacts
+    con_cov = contacts / coverage.contacts if coverage.contacts else None
     cards.render_kpi_row(
         [
             cards.KpiSpec(
@@ -488,9 +481,8 @@ def render_comments(data, ctx) -> None:
 # ----------------------------------------------------------------- outcomes
 def render_outcomes(data, ctx) -> None:
     lang = current_language()
-    nps = data.responses[data.responses["survey"] == "nps"]
     as_of = pd.Timestamp(month_end(add_months(ctx.filters.period_month, -12)))
-    table = sa.outcomes_by_band(nps, data.accounts, as_of)
+    table = cached.load_outcomes(ctx.scope, ctx.filters, ctx.data_version)
     st.caption(
         t(
             "sat.outcomes_caption",
@@ -617,13 +609,14 @@ def render_page(ctx) -> None:
     if message:
         st.success(message)
     data = cached.load_satisfaction(ctx.scope, ctx.filters, ctx.data_version)
-    if data.responses.empty:
+    if data.cells.empty:
         st.info(t("common.no_data"))
         return
     cards.render_sections(
         "sat.tab",
         {
             "trends": lambda: render_trends(data, ctx),
+            "seasonality": lambda: render_seasonality(data, ctx),
             "drops": lambda: render_drops(data, ctx),
             "aggregation": lambda: render_aggregation(data, ctx),
             "comments": lambda: render_comments(data, ctx),

@@ -545,8 +545,45 @@ def _satisfaction(
 def load_satisfaction(
     scope: Scope, filters: Filters, version: int
 ) -> satisfaction.SatisfactionData:
-    """Answers, segments and drop scans for the viewer's scope and filters."""
+    """Survey cells per month and segment, and names, for the viewer's scope and filters."""
     return _satisfaction(_db_key(), scope, filters, version)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
+def _satisfaction_part(db_key: str, part: str, scope: Scope, filters: Filters, version: int):
+    load = {
+        "drops": satisfaction.load_drop_scans,
+        "coverage": satisfaction.load_coverage,
+        "outcomes": satisfaction.load_outcomes,
+        "seasonality": satisfaction.load_seasonality,
+        "products": satisfaction.fetch_product_cells,
+    }[part]
+    return _read(lambda conn: load(conn, scope, filters), scope=scope)
+
+
+def load_drop_scans(scope: Scope, filters: Filters, version: int) -> satisfaction.DropScans:
+    """Segment and account NPS drop scans for the viewer's scope and filters."""
+    return _satisfaction_part(_db_key(), "drops", scope, filters, version)
+
+
+def load_coverage(scope: Scope, filters: Filters, version: int) -> satisfaction.Coverage:
+    """Per-account answers of the period, account revenue and stakeholder counts."""
+    return _satisfaction_part(_db_key(), "coverage", scope, filters, version)
+
+
+def load_outcomes(scope: Scope, filters: Filters, version: int) -> pd.DataFrame:
+    """Later churn and revenue change by the accounts' NPS band a year before."""
+    return _satisfaction_part(_db_key(), "outcomes", scope, filters, version)
+
+
+def load_seasonality(scope: Scope, filters: Filters, version: int) -> dict | None:
+    """NPS trend and seasonal swing from every answer (clustered by account)."""
+    return _satisfaction_part(_db_key(), "seasonality", scope, filters, version)
+
+
+def load_product_cells(scope: Scope, filters: Filters, version: int) -> pd.DataFrame:
+    """NPS cells per month and product held when answering."""
+    return _satisfaction_part(_db_key(), "products", scope, filters, version)
 
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)

@@ -707,7 +707,7 @@ def _refresh_segments(conn: Connection, entity: str, changed: pd.DataFrame) -> N
     elif entity == "survey_responses":
         days = pd.to_datetime(changed["responded_on"])
         first = days.min().date().replace(day=1)
-        segments.rebuild(conn, first, days.max().date().replace(day=1), ("nps",))
+        segments.rebuild(conn, first, days.max().date().replace(day=1), segments.SURVEYS)
 
 
 def _link_parents(conn: Connection, values: pd.DataFrame) -> set[str]:

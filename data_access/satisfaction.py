@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 
 from analytics import satisfaction as sa
 from analytics.periods import add_months, month_end
+from data_access import segments
 from data_access.frames import read_frame
 from data_access.interventions import InterventionInput, create_intervention
 from data_access.schema import (
     Account,
-    AccountMonthly,
+    AccountPeriod,
     Contact,
     Holding,
     InterventionRecord,
     Product,
+    SegmentMonthly,
     SurveyResponse,
     Team,
     User,
@@ -36,82 +38,169 @@ def _where(scope: Scope, filters: Filters) -> list:
     return [scope_clause(scope), *filter_clauses(filters)]
 
 
-def fetch_responses(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
-    """Every survey answer of the last 36 months up to the period end, with segments."""
-    end = month_end(filters.period_month)
-    start = add_months(filters.period_month, -(HISTORY_MONTHS - 1))
+def _history(filters: Filters) -> tuple[dt.date, dt.date]:
+    """First and last month of the 36 months the page looks at."""
+    return add_months(filters.period_month, -(HISTORY_MONTHS - 1)), filters.period_month
+
+
+def _cell_sums(score=SurveyResponse.score) -> list:
+    """The sufficient statistics of NPS answers (see ``analytics.satisfaction.as_cells``)."""
+    return [
+        func.count().label("n"),
+        func.sum(case((score >= 9, 1), else_=0)).label("promoters"),
+        func.sum(case((score <= 6, 1), else_=0)).label("detractors"),
+        func.sum(1.0 * score).label("score_sum"),
+        func.sum(1.0 * score * score).label("score_sq_sum"),
+    ]
+
+
+def fetch_survey_cells(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Answers of the 36 months up to the period per survey, month and segment, as cells
+    of sufficient statistics (count, favourable, detractors, score sums) from the
+    segment rollup: every trend, change and drop scan of the page is computed from these."""
+    first, last = _history(filters)
+    s = SegmentMonthly
     df = read_frame(
         conn,
         select(
-            SurveyResponse.id,
-            SurveyResponse.account_id,
-            SurveyResponse.contact_id,
-            SurveyResponse.survey,
-            SurveyResponse.score,
-            month_of(SurveyResponse.responded_on).label("month"),
-            Account.tier,
-            Account.region,
-            Account.industry,
-            Account.team_id,
-        )
-        .join(Account, Account.id == SurveyResponse.account_id)
-        .where(*_where(scope, filters), SurveyResponse.responded_on.between(start, end)),
+            s.month,
+            s.source.label("survey"),
+            s.team_id,
+            s.tier,
+            s.region,
+            s.industry,
+            s.responses.label("n"),
+            s.promoters,
+            s.detractors,
+            s.score_sum,
+            s.score_sq_sum,
+        ).where(
+            s.source.in_(sa.SURVEYS),
+            s.month.between(first, last),
+            s.responses > 0,
+            *segments.where(scope, filters),
+        ),
     )
     df["month"] = pd.to_datetime(df["month"])
     return df
 
 
-def fetch_response_products(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
-    """(response id, product code) for NPS answers given while the account held the product."""
-    end = month_end(filters.period_month)
-    start = add_months(filters.period_month, -(HISTORY_MONTHS - 1))
-    return read_frame(
+def fetch_product_cells(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """NPS answers of the 36 months per month and product the account held when it
+    answered, as cells (an answer counts for each product held)."""
+    first, last = _history(filters)
+    month = month_of(SurveyResponse.responded_on)
+    df = read_frame(
         conn,
-        select(SurveyResponse.id, Product.code.label("product"))
+        select(month.label("month"), Product.code.label("product"), *_cell_sums())
         .join(Account, Account.id == SurveyResponse.account_id)
         .join(Holding, Holding.account_id == SurveyResponse.account_id)
         .join(Product, Product.id == Holding.product_id)
         .where(
             *_where(scope, filters),
             SurveyResponse.survey == "nps",
-            SurveyResponse.responded_on.between(start, end),
+            SurveyResponse.responded_on.between(first, month_end(last)),
             Holding.opened_on <= SurveyResponse.responded_on,
             or_(Holding.closed_on.is_(None), Holding.closed_on > SurveyResponse.responded_on),
+        )
+        .group_by(month, Product.code),
+    )
+    df["month"] = pd.to_datetime(df["month"])
+    return df.assign(survey="nps")
+
+
+def fetch_account_cells(
+    conn: Connection, scope: Scope, filters: Filters, first: dt.date, last: dt.date
+) -> pd.DataFrame:
+    """Per account and survey, the answers given in months ``first`` to ``last``, as
+    cells (the favourable and detractor counts are NPS's)."""
+    return read_frame(
+        conn,
+        select(SurveyResponse.account_id, SurveyResponse.survey, *_cell_sums())
+        .join(Account, Account.id == SurveyResponse.account_id)
+        .where(*_where(scope, filters), SurveyResponse.responded_on.between(first, month_end(last)))
+        .group_by(SurveyResponse.account_id, SurveyResponse.survey),
+    )
+
+
+def fetch_account_sides(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """NPS cells per account for the baseline and the recent months of the per-account
+    drop scan (``analytics.satisfaction.account_window``)."""
+    start, cut, end = (d.date() for d in sa.account_window(pd.Timestamp(filters.period_month)))
+    recent = case((SurveyResponse.responded_on >= cut, 1), else_=0)
+    df = read_frame(
+        conn,
+        select(SurveyResponse.account_id, recent.label("recent"), *_cell_sums())
+        .join(Account, Account.id == SurveyResponse.account_id)
+        .where(
+            *_where(scope, filters),
+            SurveyResponse.survey == "nps",
+            SurveyResponse.responded_on.between(start, month_end(end)),
+        )
+        .group_by(SurveyResponse.account_id, recent),
+    )
+    df["recent"] = df["recent"].astype(bool)
+    return df
+
+
+def fetch_nps_answers(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Every NPS answer of the 36 months (account, month, score): the seasonal
+    regression clusters its errors by account."""
+    first, last = _history(filters)
+    df = read_frame(
+        conn,
+        select(
+            SurveyResponse.account_id,
+            month_of(SurveyResponse.responded_on).label("month"),
+            SurveyResponse.score,
+        )
+        .join(Account, Account.id == SurveyResponse.account_id)
+        .where(
+            *_where(scope, filters),
+            SurveyResponse.survey == "nps",
+            SurveyResponse.responded_on.between(first, month_end(last)),
         ),
     )
+    df["month"] = pd.to_datetime(df["month"])
+    return df
 
 
 def fetch_account_figures(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
-    """Accounts in view: churn date, revenue in the period, and in the 12 months before and
-    after the period's start (for satisfaction → later churn and revenue)."""
-    month = filters.period_month
-    p_start, p_end = add_months(month, -11), month_end(month)
-    b_start = add_months(month, -23)
-    rev = func.sum(AccountMonthly.revenue)
-    revenue = read_frame(
-        conn,
-        select(
-            AccountMonthly.account_id,
-            rev.filter(AccountMonthly.month >= p_start).label("revenue_12m"),
-            rev.filter(AccountMonthly.month < p_start).label("revenue_before"),
-        )
-        .join(Account, Account.id == AccountMonthly.account_id)
-        .where(*_where(scope, filters), AccountMonthly.month.between(b_start, p_end))
-        .group_by(AccountMonthly.account_id),
-    )
-    accounts = read_frame(
+    """Accounts in view: onboarding and churn dates, revenue in the 12-month period and
+    in the 12 months before it (``revenue_before``; ``revenue_after`` is the period's,
+    for satisfaction → later churn and revenue)."""
+    win = AccountPeriod.__table__.alias("win")
+    out = read_frame(
         conn,
         select(
             Account.id.label("account_id"),
             Account.onboarded_on,
             Account.churned_on,
-        ).where(*_where(scope, filters)),
-    )
-    out = accounts.merge(revenue, on="account_id", how="left").fillna(
-        {"revenue_12m": 0.0, "revenue_before": 0.0}
+            func.coalesce(win.c.revenue_12m, 0.0).label("revenue_12m"),
+            func.coalesce(win.c.revenue_prev_12m, 0.0).label("revenue_before"),
+        )
+        .outerjoin(win, and_(win.c.account_id == Account.id, win.c.month == filters.period_month))
+        .where(*_where(scope, filters)),
     )
     out["revenue_after"] = out["revenue_12m"]
     return out
+
+
+def fetch_responding_contacts(
+    conn: Connection, scope: Scope, filters: Filters, first: dt.date, last: dt.date
+) -> int:
+    """Distinct stakeholders who answered any survey in months ``first`` to ``last``."""
+    return int(
+        conn.execute(
+            select(func.count(func.distinct(SurveyResponse.contact_id)))
+            .join(Account, Account.id == SurveyResponse.account_id)
+            .where(
+                *_where(scope, filters),
+                SurveyResponse.responded_on.between(first, month_end(last)),
+            )
+        ).scalar()
+        or 0
+    )
 
 
 def fetch_contact_counts(conn: Connection, scope: Scope, filters: Filters) -> int:
@@ -298,30 +387,17 @@ def create_followup(
 
 @dataclass(frozen=True)
 class SatisfactionData:
-    """What the satisfaction page computes once per scope, filters and data version."""
+    """What every tab of the satisfaction page starts from, per scope, filters and data
+    version: the answers as cells per survey, month and segment, and names."""
 
-    responses: pd.DataFrame
-    products: pd.DataFrame
-    accounts: pd.DataFrame
-    contacts: int
+    cells: pd.DataFrame
     teams: dict[int, tuple[str, str]]
     product_names: dict[str, tuple[str, str]]
     settings: dict
-    segment_scan: pd.DataFrame
-    account_scan: pd.DataFrame
-    extra: dict = field(default_factory=dict)
 
 
 def load_satisfaction_data(conn: Connection, scope: Scope, filters: Filters) -> SatisfactionData:
-    """Answers, segments, account figures and the drop scans for the viewer's selection."""
-    responses = fetch_responses(conn, scope, filters)
-    products = fetch_response_products(conn, scope, filters)
-    settings = fetch_satisfaction_settings(conn)[1]
-    nps = responses[responses["survey"] == "nps"]
-    segment_scan = sa.scan_drops(
-        nps, ("region", "industry", "tier", "team_id"), min_n=settings["min_n"]
-    )
-    account_scan = sa.scan_accounts(nps, pd.Timestamp(filters.period_month))
+    """Survey cells and names for the viewer's selection."""
     teams = {
         r.id: (r.name_en, r.name_zh)
         for r in conn.execute(select(Team.id, Team.name_en, Team.name_zh))
@@ -330,21 +406,81 @@ def load_satisfaction_data(conn: Connection, scope: Scope, filters: Filters) -> 
         r.code: (r.name_en, r.name_zh)
         for r in conn.execute(select(Product.code, Product.name_en, Product.name_zh))
     }
+    return SatisfactionData(
+        cells=fetch_survey_cells(conn, scope, filters),
+        teams=teams,
+        product_names=names,
+        settings=fetch_satisfaction_settings(conn)[1],
+    )
+
+
+@dataclass(frozen=True)
+class DropScans:
+    """The drops tab: every segment × month test, the dated drops, the account scan."""
+
+    segment_scan: pd.DataFrame
+    onsets: pd.DataFrame
+    account_scan: pd.DataFrame
+
+
+def load_drop_scans(conn: Connection, scope: Scope, filters: Filters) -> DropScans:
+    """Segment drop scan (with false-discovery control) and the per-account scan."""
+    min_n = fetch_satisfaction_settings(conn)[1]["min_n"]
+    cells = fetch_survey_cells(conn, scope, filters)
+    nps = cells[cells["survey"] == "nps"]
+    segment_scan = sa.scan_drops(nps, ("region", "industry", "tier", "team_id"), min_n=min_n)
+    account_scan = sa.scan_accounts(fetch_account_sides(conn, scope, filters))
     codes = read_frame(
         conn,
         select(Account.id.label("account_id"), Account.code, Account.name).where(
             Account.id.in_([int(a) for a in account_scan["account_id"]] or [-1])
         ),
     )
-    account_scan = account_scan.merge(codes, on="account_id", how="left")
-    return SatisfactionData(
-        responses=responses,
-        products=products,
+    return DropScans(
+        segment_scan=segment_scan,
+        onsets=sa.drop_onsets(segment_scan, nps),
+        account_scan=account_scan.merge(codes, on="account_id", how="left"),
+    )
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """The aggregation tab: answers per account in the period and who could answer."""
+
+    account_cells: pd.DataFrame
+    accounts: pd.DataFrame
+    contacts: int
+    responding_contacts: int
+
+
+def load_coverage(conn: Connection, scope: Scope, filters: Filters) -> Coverage:
+    """Per-account answers of the 12-month period, account revenue, stakeholder counts."""
+    first = add_months(filters.period_month, -11)
+    return Coverage(
+        account_cells=fetch_account_cells(conn, scope, filters, first, filters.period_month),
         accounts=fetch_account_figures(conn, scope, filters),
         contacts=fetch_contact_counts(conn, scope, filters),
-        teams=teams,
-        product_names=names,
-        settings=settings,
-        segment_scan=segment_scan,
-        account_scan=account_scan,
+        responding_contacts=fetch_responding_contacts(
+            conn, scope, filters, first, filters.period_month
+        ),
     )
+
+
+def load_outcomes(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
+    """Churn and revenue change in the 12 months after the year before the period, by
+    the account's NPS band over that year (``analytics.satisfaction.outcomes_by_band``)."""
+    month = filters.period_month
+    cells = fetch_account_cells(
+        conn, scope, filters, add_months(month, -23), add_months(month, -12)
+    )
+    as_of = pd.Timestamp(month_end(add_months(month, -12)))
+    return sa.outcomes_by_band(
+        sa.account_mean_scores(cells[cells["survey"] == "nps"]),
+        fetch_account_figures(conn, scope, filters),
+        as_of,
+    )
+
+
+def load_seasonality(conn: Connection, scope: Scope, filters: Filters) -> dict | None:
+    """Trend and seasonal swing of NPS from every answer of the 36 months."""
+    return sa.seasonal_regression(fetch_nps_answers(conn, scope, filters))

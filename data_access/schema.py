@@ -215,11 +215,16 @@ class AccountPeriod(Base):
 
 
 class SegmentMonthly(Base):
-    """Monthly revenue and NPS answers per segment (team, tier, region, industry), the
+    """Monthly revenue and survey answers per segment (team, tier, region, industry), the
     level the portfolio filters and an account manager's scope work at. Kept by the
     demo load, imports, tier changes and the refresh job, so the overview's monthly
-    totals and NPS read a few thousand rows instead of every account's rollup rows
-    and every survey answer."""
+    totals and NPS and the satisfaction page's figures read a few thousand rows instead
+    of every account's rollup rows and every survey answer.
+
+    ``source`` is ``revenue`` or a survey (``nps``, ``csat``, ``ces``). Survey rows hold
+    the sufficient statistics of the answers: their number, the favourable ones
+    (``promoters``: NPS 9–10, CSAT 4–5), NPS detractors (0–6), and the sum and sum of
+    squares of the scores."""
 
     __tablename__ = "segment_monthly"
     month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
@@ -232,6 +237,8 @@ class SegmentMonthly(Base):
     responses: Mapped[int] = mapped_column(Integer)
     promoters: Mapped[int] = mapped_column(Integer)
     detractors: Mapped[int] = mapped_column(Integer)
+    score_sum: Mapped[float] = mapped_column(Float, server_default="0")
+    score_sq_sum: Mapped[float] = mapped_column(Float, server_default="0")
 
 
 class Transaction(Base):
@@ -283,7 +290,11 @@ class Interaction(Base):
 
 class SurveyResponse(Base):
     __tablename__ = "survey_responses"
-    __table_args__ = (Index("ix_survey_responses_date_survey", "responded_on", "survey"),)
+    __table_args__ = (
+        Index("ix_survey_responses_date_survey", "responded_on", "survey"),
+        # Each account's latest answer by one seek (the account list).
+        Index("ix_survey_responses_account_survey_date", "account_id", "survey", "responded_on"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))

@@ -1,4 +1,4 @@
-"""Monthly revenue and NPS answers per segment (the ``segment_monthly`` table).
+"""Monthly revenue and survey answers per segment (the ``segment_monthly`` table).
 
 A segment is one combination of team, tier, region and industry: the dimensions the
 portfolio filters and an account manager's scope select on. Totals per month for any
@@ -30,7 +30,23 @@ from data_access.scope import Filters, Scope
 from data_access.sqlfuncs import month_of
 
 DIMS = ("team_id", "tier", "region", "industry")
-COLUMNS = ["month", "source", *DIMS, "revenue", "responses", "promoters", "detractors"]
+COLUMNS = [
+    "month",
+    "source",
+    *DIMS,
+    "revenue",
+    "responses",
+    "promoters",
+    "detractors",
+    "score_sum",
+    "score_sq_sum",
+]
+SURVEYS = ("nps", "csat", "ces")
+SOURCES = ("revenue", *SURVEYS)
+# Lowest favourable and highest unfavourable score per survey (NPS promoters 9–10 and
+# detractors 0–6; CSAT satisfied 4–5); CES is summarised by its mean alone.
+FAVOURABLE = {"nps": 9, "csat": 4}
+UNFAVOURABLE = {"nps": 6}
 
 
 def _between(column: ColumnElement, first: dt.date | None, last: dt.date | None) -> list:
@@ -46,7 +62,7 @@ def rebuild(
     conn: Connection,
     first: dt.date | None = None,
     last: dt.date | None = None,
-    sources: tuple[str, ...] = ("revenue", "nps"),
+    sources: tuple[str, ...] = SOURCES,
 ) -> None:
     """Recompute the segment rows of months ``first`` to ``last`` (default all) for
     ``sources``, inside the caller's transaction."""
@@ -68,25 +84,31 @@ def rebuild(
                     literal(0),
                     literal(0),
                     literal(0),
+                    literal(0.0),
+                    literal(0.0),
                 )
                 .join(Account, Account.id == AccountMonthly.account_id)
                 .where(*_between(month, first, last))
             )
         else:
             month = month_of(SurveyResponse.responded_on)
+            score = SurveyResponse.score
+            top, low = FAVOURABLE.get(source), UNFAVOURABLE.get(source)
             rows = (
                 select(
                     month,
-                    literal("nps"),
+                    literal(source),
                     *dims,
                     literal(0.0),
                     func.count(),
-                    func.sum(case((SurveyResponse.score >= 9, 1), else_=0)),
-                    func.sum(case((SurveyResponse.score <= 6, 1), else_=0)),
+                    func.sum(case((score >= top, 1), else_=0)) if top else literal(0),
+                    func.sum(case((score <= low, 1), else_=0)) if low else literal(0),
+                    func.sum(1.0 * score),
+                    func.sum(1.0 * score * score),
                 )
                 .join(Account, Account.id == SurveyResponse.account_id)
                 .where(
-                    SurveyResponse.survey == "nps",
+                    SurveyResponse.survey == source,
                     *_between(SurveyResponse.responded_on, first, last and month_end(last)),
                 )
             )

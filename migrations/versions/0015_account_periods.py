@@ -25,7 +25,6 @@ SEES_ALL = "(SELECT strata_sees_all())"
 
 
 def upgrade() -> None:
-    from data_access import segments
     from data_access.bulk import insert_frame
     from data_access.windows import period_rows
 
@@ -61,7 +60,8 @@ def upgrade() -> None:
         ),
     )
     conn = op.get_bind()
-    segments.rebuild(conn)
+    # The segment rows are filled by 0016, which adds the survey columns that
+    # ``segments.rebuild`` writes.
     monthly = pd.DataFrame(
         conn.execute(sa.text("SELECT account_id, month, revenue FROM account_monthly")).all(),
         columns=["account_id", "month", "revenue"],

@@ -96,24 +96,41 @@ def _assert_rollups_match_facts(engine: Engine) -> None:
         .sum()
     )
     answers = _frame(
-        engine, "SELECT account_id, responded_on, score FROM survey_responses WHERE survey = 'nps'"
+        engine, "SELECT account_id, survey, responded_on, score FROM survey_responses"
     ).merge(accounts, on="account_id")
     answers["month"] = _month_text(answers["responded_on"])
-    nps = answers.groupby(["month", *dims]).agg(
-        responses=("score", "size"),
-        promoters=("score", lambda s: int((s >= 9).sum())),
-        detractors=("score", lambda s: int((s <= 6).sum())),
+    top = answers["survey"].map({"nps": 9, "csat": 4, "ces": 99})
+    low = answers["survey"].map({"nps": 6, "csat": -1, "ces": -1})
+    surveys = (
+        answers.assign(
+            favourable=(answers["score"] >= top).astype(int),
+            unfavourable=(answers["score"] <= low).astype(int),
+            square=answers["score"] ** 2,
+        )
+        .groupby(["survey", "month", *dims])
+        .agg(
+            responses=("score", "size"),
+            promoters=("favourable", "sum"),
+            detractors=("unfavourable", "sum"),
+            score_sum=("score", "sum"),
+            score_sq_sum=("square", "sum"),
+        )
     )
+    assert set(surveys.index.get_level_values("survey")) == {"nps", "csat", "ces"}
     seg = _frame(engine, "SELECT * FROM segment_monthly")
     seg["month"] = _month_text(seg["month"])
     got_revenue = seg.loc[seg["source"] == "revenue"].set_index(["month", *dims])["revenue"]
     pd.testing.assert_series_equal(
         got_revenue.sort_index(), revenue.sort_index(), check_dtype=False, rtol=1e-12
     )
-    got_nps = seg.loc[seg["source"] == "nps"].set_index(["month", *dims])
+    got_surveys = (
+        seg.loc[seg["source"] != "revenue"]
+        .rename(columns={"source": "survey"})
+        .set_index(["survey", "month", *dims])
+    )
     pd.testing.assert_frame_equal(
-        got_nps[["responses", "promoters", "detractors"]].sort_index(),
-        nps.sort_index(),
+        got_surveys[list(surveys.columns)].sort_index(),
+        surveys.sort_index(),
         check_dtype=False,
     )
 
@@ -153,8 +170,8 @@ def test_survey_and_account_imports_and_tier_moves_keep_the_segments(own_engine:
     surveys = pd.DataFrame(
         {
             "account": codes,
-            "survey": "nps",
-            "score": [10, 9, 7, 3, 0, 6],
+            "survey": ["nps", "nps", "csat", "nps", "ces", "nps"],
+            "score": [10, 9, 4, 3, 7, 6],
             "responded_on": [
                 "2024-02-03",
                 "2024-02-28",
