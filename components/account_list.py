@@ -95,21 +95,15 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
     st.caption(t("accounts.count", shown=fmt_int(len(shown)), total=fmt_int(len(accounts))))
     if len(shown) > TABLE_ROWS:
         st.caption(t("accounts.capped", limit=fmt_int(TABLE_ROWS), shown=fmt_int(len(shown))))
-    table = (
-        shown[COLUMNS]
-        .round({"revenue_12m": 0})
-        .assign(
-            code=cards.profile_links(shown["code"]),
-            tier=shown["tier"].map(lambda c: label("tier", c)),
-            stage=shown["stage"].map(lambda c: label("stage", c) if isinstance(c, str) else ""),
-            health_trend=shown["health_trend"].map({"up": "▲", "down": "▼"}).fillna(""),
-            health_band=shown["health_band"].map(
-                lambda c: label("band", c) if isinstance(c, str) else ""
-            ),
-        )
-    )
+    # Labels looked up once per distinct value, here in the page run (the download below
+    # builds its file later, outside it).
+    names = {
+        (kind, column): {c: label(kind, c, lang) for c in accounts[column].dropna().unique()}
+        for kind, column in (("tier", "tier"), ("stage", "stage"), ("band", "health_band"))
+    }
+    table = _display(shown.head(TABLE_ROWS), names)
     st.dataframe(
-        table.head(TABLE_ROWS),
+        table,
         hide_index=True,
         width="stretch",
         height=560,
@@ -141,7 +135,25 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
                 query_params={"account": row.code},
                 icon=":material/arrow_forward:",
             )
-    export = table.assign(code=shown["code"]).rename(
-        columns={c: t(f"col.export.{c}") for c in COLUMNS}
+    headers = {c: t(f"col.export.{c}") for c in COLUMNS}
+    cards.render_downloads(
+        # Every matching row, built only when a download is asked for.
+        lambda: _display(shown, names).assign(code=shown["code"]).rename(columns=headers),
+        f"strata-accounts-{ctx.filters.period_end:%Y%m}",
     )
-    cards.render_downloads(export, f"strata-accounts-{ctx.filters.period_end:%Y%m}")
+
+
+def _display(rows: pd.DataFrame, names: dict) -> pd.DataFrame:
+    """The list's columns as shown: translated ``names`` of codes, trend arrows, rounded
+    revenue."""
+    return (
+        rows[COLUMNS]
+        .round({"revenue_12m": 0})
+        .assign(
+            code=cards.profile_links(rows["code"]),
+            tier=rows["tier"].map(names["tier", "tier"]).fillna(""),
+            stage=rows["stage"].map(names["stage", "stage"]).fillna(""),
+            health_trend=rows["health_trend"].map({"up": "▲", "down": "▼"}).fillna(""),
+            health_band=rows["health_band"].map(names["band", "health_band"]).fillna(""),
+        )
+    )

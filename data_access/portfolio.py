@@ -190,12 +190,33 @@ def fetch_account_list(conn: Connection, scope: Scope, filters: Filters) -> pd.D
     if base.empty:
         return base
     ids_in_scope = select(Account.id).where(*_accounts_where(scope, filters))
+    # Latest NPS answer and last contact per account by one index seek each (the indexes
+    # on account, survey, date and account, date), not by grouping every answer and
+    # interaction.
+    latest_score = (
+        select(SurveyResponse.score)
+        .where(
+            SurveyResponse.account_id == Account.id,
+            SurveyResponse.survey == "nps",
+            SurveyResponse.responded_on <= end,
+        )
+        .order_by(SurveyResponse.responded_on.desc(), SurveyResponse.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    last_day = (
+        select(func.max(Interaction.occurred_on))
+        .where(Interaction.account_id == Account.id, Interaction.occurred_on <= end)
+        .scalar_subquery()
+    )
     owner = read_frame(
         conn,
         select(
             Account.id.label("account_id"),
             User.display_name.label("owner"),
             AccountMonthly.products_held,
+            type_coerce(last_day, String).label("last_contact"),
+            latest_score.label("latest_nps"),
         )
         .outerjoin(User, User.id == Account.owner_id)
         .outerjoin(
@@ -205,35 +226,7 @@ def fetch_account_list(conn: Connection, scope: Scope, filters: Filters) -> pd.D
                 AccountMonthly.month == filters.period_month,
             ),
         )
-        .where(Account.id.in_(ids_in_scope)),
-    )
-    last_contact = read_frame(
-        conn,
-        select(Interaction.account_id, func.max(Interaction.occurred_on).label("last_contact"))
-        .where(Interaction.account_id.in_(ids_in_scope), Interaction.occurred_on <= end)
-        .group_by(Interaction.account_id),
-    )
-    ranked = (
-        select(
-            SurveyResponse.account_id,
-            SurveyResponse.score,
-            func.row_number()
-            .over(
-                partition_by=SurveyResponse.account_id,
-                order_by=(SurveyResponse.responded_on.desc(), SurveyResponse.id.desc()),
-            )
-            .label("rn"),
-        )
-        .where(
-            SurveyResponse.account_id.in_(ids_in_scope),
-            SurveyResponse.survey == "nps",
-            SurveyResponse.responded_on <= end,
-        )
-        .subquery()
-    )
-    latest_nps = read_frame(
-        conn,
-        select(ranked.c.account_id, ranked.c.score.label("latest_nps")).where(ranked.c.rn == 1),
+        .where(*_accounts_where(scope, filters)),
     )
     open_iv = read_frame(
         conn,
@@ -252,9 +245,9 @@ def fetch_account_list(conn: Connection, scope: Scope, filters: Filters) -> pd.D
         ),
     )
     out = base
-    for extra in (owner, last_contact, latest_nps, open_iv, prev_health):
+    for extra in (owner, open_iv, prev_health):
         out = out.merge(extra, on="account_id", how="left")
-    out["last_contact"] = pd.to_datetime(out["last_contact"])
+    out["last_contact"] = pd.to_datetime(out["last_contact"], format="ISO8601")
     out["days_since_contact"] = (pd.Timestamp(end) - out["last_contact"]).dt.days
     out["open_interventions"] = out["open_interventions"].fillna(0).astype(int)
     out["products_held"] = out["products_held"].fillna(0).astype(int)
