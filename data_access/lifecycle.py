@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, String, and_, or_, select, type_coerce
 
 from analytics import lifecycle as lc
 from analytics.periods import add_months, month_end
@@ -15,6 +15,7 @@ from data_access.frames import read_frame
 from data_access.schema import (
     Account,
     AccountMonthly,
+    AccountPeriod,
     AccountScore,
     LifecycleEvent,
     ModelRun,
@@ -27,42 +28,74 @@ def _in_view(scope: Scope, filters: Filters):
     return select(Account.id).where(scope_clause(scope), *filter_clauses(filters))
 
 
+def _days(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """Date columns read as ISO text, parsed per column (not a date object per row)."""
+    for column in columns:
+        frame[column] = pd.to_datetime(frame[column], format="ISO8601")
+    return frame
+
+
 def fetch_stage_events(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
     """Lifecycle events of the accounts in view."""
-    return read_frame(
-        conn,
-        select(LifecycleEvent.account_id, LifecycleEvent.stage, LifecycleEvent.entered_on)
+    stmt = (
+        select(
+            LifecycleEvent.account_id,
+            LifecycleEvent.stage,
+            type_coerce(LifecycleEvent.entered_on, String).label("entered_on"),
+        )
         .where(LifecycleEvent.account_id.in_(_in_view(scope, filters)))
-        .order_by(LifecycleEvent.entered_on, LifecycleEvent.id),
+        .order_by(LifecycleEvent.entered_on, LifecycleEvent.id)
     )
+    return _days(read_frame(conn, stmt), "entered_on")
 
 
 def fetch_tier_events(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
     """Tier changes of the accounts in view, as stage-like events."""
-    return read_frame(
-        conn,
+    stmt = (
         select(
             TierHistory.account_id,
             TierHistory.tier.label("stage"),
-            TierHistory.changed_on.label("entered_on"),
+            type_coerce(TierHistory.changed_on, String).label("entered_on"),
         )
         .where(TierHistory.account_id.in_(_in_view(scope, filters)))
-        .order_by(TierHistory.changed_on, TierHistory.id),
+        .order_by(TierHistory.changed_on, TierHistory.id)
     )
+    return _days(read_frame(conn, stmt), "entered_on")
 
 
 def fetch_survival_accounts(
-    conn: Connection, scope: Scope, filters: Filters, window_start: dt.date
+    conn: Connection,
+    scope: Scope,
+    filters: Filters,
+    window_start: dt.date,
+    tiers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Accounts in view with onboarding, churn, tier and product depth at observation start."""
+    """Accounts in view with onboarding, churn, tier and product depth at observation start.
+
+    ``tiers``: the tier events of the accounts in view, if already read.
+    """
+    # Product depth in the first month with revenue from the window's start: one seek
+    # per account on the rollup's key.
+    depth = (
+        select(AccountMonthly.products_held)
+        .where(AccountMonthly.account_id == Account.id, AccountMonthly.month >= window_start)
+        .order_by(AccountMonthly.month)
+        .limit(1)
+        .scalar_subquery()
+    )
     acc = read_frame(
         conn,
-        select(Account.id.label("account_id"), Account.onboarded_on, Account.churned_on).where(
-            scope_clause(scope), *filter_clauses(filters)
-        ),
+        select(
+            Account.id.label("account_id"),
+            type_coerce(Account.onboarded_on, String).label("onboarded_on"),
+            type_coerce(Account.churned_on, String).label("churned_on"),
+            depth.label("products_held"),
+        ).where(scope_clause(scope), *filter_clauses(filters)),
     )
-    tiers = fetch_tier_events(conn, scope, filters)
-    entry = acc.assign(
+    acc = _days(acc, "onboarded_on", "churned_on")
+    if tiers is None:
+        tiers = fetch_tier_events(conn, scope, filters)
+    entry = acc[["account_id", "onboarded_on"]].assign(
         day=pd.to_datetime(acc["onboarded_on"]).clip(lower=pd.Timestamp(window_start))
     )
     t = tiers.assign(entered_on=pd.to_datetime(tiers["entered_on"])).sort_values("entered_on")
@@ -74,26 +107,6 @@ def fetch_survival_accounts(
         on="account_id",
         how="left",
     )
-    first = (
-        select(AccountMonthly.account_id, func.min(AccountMonthly.month).label("first_month"))
-        .where(
-            AccountMonthly.account_id.in_(_in_view(scope, filters)),
-            AccountMonthly.month >= window_start,
-        )
-        .group_by(AccountMonthly.account_id)
-        .subquery()
-    )
-    depth = read_frame(
-        conn,
-        select(AccountMonthly.account_id, AccountMonthly.products_held).join(
-            first,
-            and_(
-                first.c.account_id == AccountMonthly.account_id,
-                first.c.first_month == AccountMonthly.month,
-            ),
-        ),
-    )
-    acc = acc.merge(depth, on="account_id", how="left")
     acc["depth"] = lc.depth_band(acc["products_held"].fillna(1))
     acc["tier"] = acc["tier"].fillna("basic")
     return acc
@@ -104,13 +117,7 @@ def fetch_at_risk(
 ) -> pd.DataFrame:
     """Active accounts ranked by expected revenue at risk: 12-month churn risk × revenue."""
     end = month_end(filters.period_month)
-    start = add_months(filters.period_month, -11)
-    rev = (
-        select(AccountMonthly.account_id, func.sum(AccountMonthly.revenue).label("revenue_12m"))
-        .where(AccountMonthly.month.between(start, filters.period_month))
-        .group_by(AccountMonthly.account_id)
-        .subquery()
-    )
+    rev = AccountPeriod.__table__.alias("rev")
     df = read_frame(
         conn,
         select(
@@ -124,7 +131,7 @@ def fetch_at_risk(
             rev.c.revenue_12m,
         )
         .join(AccountScore, and_(AccountScore.account_id == Account.id, AccountScore.as_of == end))
-        .join(rev, rev.c.account_id == Account.id)
+        .join(rev, and_(rev.c.account_id == Account.id, rev.c.month == filters.period_month))
         .where(
             scope_clause(scope),
             *filter_clauses(filters),
@@ -195,7 +202,7 @@ def load_lifecycle_data(conn: Connection, scope: Scope, filters: Filters) -> Lif
     stuck = stuck.head(50).merge(codes, on="account_id", how="left")
     window_start = add_months(filters.period_month, -35)
     surv = build_survival_frame(
-        fetch_survival_accounts(conn, scope, filters, window_start),
+        fetch_survival_accounts(conn, scope, filters, window_start, tiers),
         pd.Timestamp(window_start),
         end,
     )
