@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 NOT_YET = "not_yet"
@@ -18,7 +19,9 @@ def stage_on(events: pd.DataFrame, days: Sequence[pd.Timestamp]) -> pd.DataFrame
     yet on a day is in stage ``not_yet``.
     """
     ev = events.assign(entered_on=pd.to_datetime(events["entered_on"]).astype("datetime64[ns]"))
-    ev = ev.sort_values("entered_on")
+    # Stable: events of one day keep their given order, the later one holds (an account
+    # at risk and churned on the same day is churned).
+    ev = ev.sort_values("entered_on", kind="stable")
     grid = pd.DataFrame({"day": pd.to_datetime(list(days)).astype("datetime64[ns]")})
     grid = grid.sort_values("day")
     ids = pd.DataFrame({"account_id": ev["account_id"].unique()})
@@ -36,12 +39,34 @@ def stage_on(events: pd.DataFrame, days: Sequence[pd.Timestamp]) -> pd.DataFrame
 
 def compute_stage_distribution(events: pd.DataFrame, days: Sequence[pd.Timestamp]) -> pd.DataFrame:
     """Accounts per stage on each day (wide: one column per stage), churned and
-    not-yet-onboarded accounts excluded."""
-    s = stage_on(events, days)
-    s = s[~s["stage"].isin([NOT_YET, GONE])]
-    return s.pivot_table(
-        index="day", columns="stage", values="account_id", aggfunc="count", fill_value=0
+    not-yet-onboarded accounts excluded.
+
+    Each event holds from its day until the account's next event; it is counted on the
+    days in that span (a difference array over the sorted days), so the cost grows with
+    the events, not with accounts × days.
+    """
+    ev = events.assign(entered_on=pd.to_datetime(events["entered_on"]).astype("datetime64[ns]"))
+    ev = ev.sort_values(["account_id", "entered_on"], kind="stable")
+    grid = pd.DatetimeIndex(sorted(pd.to_datetime(list(days)))).astype("datetime64[ns]")
+    start = grid.searchsorted(ev["entered_on"].to_numpy(), side="left")
+    following = ev.groupby("account_id")["entered_on"].shift(-1)
+    stop = np.where(
+        following.isna(),
+        len(grid),
+        grid.searchsorted(following.fillna(pd.Timestamp.max).to_numpy(), side="left"),
     )
+    keep = (~ev["stage"].isin([NOT_YET, GONE])).to_numpy() & (stop > start)
+    stages = sorted(ev.loc[keep, "stage"].unique())
+    counts = np.zeros((len(grid) + 1, len(stages)), dtype=np.int64)
+    col = pd.Index(stages).get_indexer(ev.loc[keep, "stage"])
+    np.add.at(counts, (start[keep], col), 1)
+    np.add.at(counts, (stop[keep], col), -1)
+    wide = pd.DataFrame(
+        counts.cumsum(axis=0)[:-1],
+        index=pd.DatetimeIndex(grid, name="day"),
+        columns=pd.Index(stages, name="stage"),
+    )
+    return wide[wide.sum(axis=1) > 0]
 
 
 def compute_transitions(
