@@ -196,52 +196,68 @@ def _where(scope: Scope, filters: Filters) -> list:
     return [scope_clause(scope), *filter_clauses(filters)]
 
 
+OPPORTUNITY_COLUMNS = [
+    "account_id",
+    "code",
+    "name",
+    "tier",
+    "industry",
+    "team_id",
+    "product",
+    "propensity",
+    "expected_revenue",
+    "rank",
+]
+
+
+def _product_codes(conn: Connection) -> dict[int, str]:
+    return dict(conn.execute(select(Product.id, Product.code)).all())
+
+
 def fetch_opportunities(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
-    """Latest next-best-product scores of active accounts in view (all products ranked)."""
+    """Latest next-best-product scores of active accounts in view (all products ranked).
+
+    The scores are read as numbers and the account columns once per account (not once
+    per score row): at 104,000 accounts that is 4 times fewer strings to build.
+    """
     latest = conn.execute(select(func.max(ProductScore.as_of))).scalar()
     if latest is None:
-        return pd.DataFrame(
-            columns=[
-                "account_id",
-                "code",
-                "name",
-                "tier",
-                "industry",
-                "team_id",
-                "product",
-                "propensity",
-                "expected_revenue",
-                "rank",
-            ]
-        )
-    return read_frame(
+        return pd.DataFrame(columns=OPPORTUNITY_COLUMNS)
+    where = [*_where(scope, filters), Account.status == "active"]
+    scores = read_frame(
         conn,
         select(
             ProductScore.account_id,
-            Account.code,
-            Account.name,
-            Account.tier,
-            Account.industry,
-            Account.team_id,
-            Product.code.label("product"),
+            ProductScore.product_id,
             ProductScore.propensity,
             ProductScore.expected_revenue,
             ProductScore.rank,
         )
         .join(Account, Account.id == ProductScore.account_id)
-        .join(Product, Product.id == ProductScore.product_id)
-        .where(*_where(scope, filters), ProductScore.as_of == latest, Account.status == "active"),
+        .where(*where, ProductScore.as_of == latest),
     )
+    accounts = read_frame(
+        conn,
+        select(
+            Account.id.label("account_id"),
+            Account.code,
+            Account.name,
+            Account.tier,
+            Account.industry,
+            Account.team_id,
+        ).where(*where),
+    )
+    scores["product"] = scores["product_id"].map(_product_codes(conn))
+    return scores.merge(accounts, on="account_id", how="inner")[OPPORTUNITY_COLUMNS]
 
 
 def fetch_holdings_in_view(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
     """Products each active account in view holds at the period end."""
     end = month_end(filters.period_month)
-    return read_frame(
+    held = read_frame(
         conn,
-        select(Holding.account_id, Product.code.label("product"))
+        select(Holding.account_id, Holding.product_id)
         .join(Account, Account.id == Holding.account_id)
-        .join(Product, Product.id == Holding.product_id)
         .where(
             *_where(scope, filters),
             Account.status == "active",
@@ -250,6 +266,8 @@ def fetch_holdings_in_view(conn: Connection, scope: Scope, filters: Filters) -> 
         )
         .distinct(),
     )
+    held["product"] = held["product_id"].map(_product_codes(conn))
+    return held[["account_id", "product"]]
 
 
 def fetch_offers(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
