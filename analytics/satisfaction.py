@@ -398,17 +398,24 @@ def drop_onsets(
         r = _value_cells(responses)
         months = sorted(r["month"].unique())
 
-        def side(part: pd.DataFrame, chosen: list) -> tuple[float, float, float]:
-            """n, mean and sample variance (ddof 1) of the values in the chosen months."""
-            t = part.loc[part["month"].isin(chosen), ["n", "s", "ss"]].sum()
-            n = float(t["n"])
+        total = r.groupby("month")[["n", "s", "ss"]].sum().reindex(months, fill_value=0)
+
+        def cumulative(sums: pd.DataFrame) -> np.ndarray:
+            """Running sums of n, s, ss by month, with a leading zero row."""
+            return np.vstack([np.zeros((1, 3)), np.cumsum(sums.to_numpy(float), axis=0)])
+
+        def side(c: np.ndarray, lo: int, hi: int) -> tuple[float, float, float]:
+            """n, mean and sample variance (ddof 1) of the values in months lo … hi-1."""
+            n, s_, ss = c[hi] - c[lo]
             if n < 2:
                 return n, np.nan, np.nan
-            mean = float(t["s"]) / n
-            return n, mean, max(float(t["ss"]) - n * mean**2, 0.0) / (n - 1)
+            mean = s_ / n
+            return n, mean, max(ss - n * mean**2, 0.0) / (n - 1)
 
         for idx, row in best.iterrows():
             seg = r[row["dimension"]] == row["segment"]
+            own = r[seg].groupby("month")[["n", "s", "ss"]].sum().reindex(months, fill_value=0)
+            parts_cum = (cumulative(own), cumulative(total - own))
             flagged = hits[
                 (hits["dimension"] == row["dimension"]) & (hits["segment"] == row["segment"])
             ]["month"]
@@ -416,11 +423,11 @@ def drop_onsets(
             candidates = range(max(1, min(pos) - 3), min(len(months) - 1, max(pos) + 3) + 1)
             scores = []
             for k in candidates:
-                before, after = months[max(0, k - window) : k], months[k : k + window]
+                lo, hi = max(0, k - window), min(len(months), k + window)
                 parts = []
-                for part in (r[seg], r[~seg]):
-                    n_a, m_a, v_a = side(part, before)
-                    n_b, m_b, v_b = side(part, after)
+                for c in parts_cum:
+                    n_a, m_a, v_a = side(c, lo, k)
+                    n_b, m_b, v_b = side(c, k, hi)
                     if n_a < 2 or n_b < 2:
                         break
                     parts.append((m_b - m_a, v_a / n_a + v_b / n_b))
