@@ -98,3 +98,20 @@ def test_closed_loop_follow_up_is_created_once(app_db: URL) -> None:
 def test_drops_tab_reports_the_scan(app_db: URL) -> None:
     at = run_page(PAGE, app_db, "exec", tab=("sat.tab", "drops"))
     assert any("segment × month comparisons tested" in c.value for c in at.caption)
+
+
+def test_seasonality_tab_fits_every_nps_answer(app_db: URL) -> None:
+    """Its own tab: the trend tab does not read single answers; this one fits all of them."""
+    (n,) = _row(
+        app_db,
+        "SELECT COUNT(*) FROM survey_responses WHERE survey = 'nps' "
+        "AND responded_on BETWEEN :start AND :end",
+        start="2023-07-01",
+        end=LAST_MONTH[1],
+    )
+    at = run_page(PAGE, app_db, "exec", tab=("sat.tab", "seasonality"))
+    assert not at.exception
+    text_ = " ".join(c.value for c in at.caption)
+    assert f"errors clustered by account ({n:,} answers)" in text_
+    trends = run_page(PAGE, app_db, "exec")
+    assert "errors clustered by account" not in " ".join(c.value for c in trends.caption)
