@@ -269,9 +269,15 @@ def build(targets: list[Target]) -> dict[Target, float]:
 
 
 # ------------------------------------------------------------------ the worker process
+# The custom-component registry the worker's test apps share (see _preload).
+_COMPONENTS = None
+
+
 def _preload() -> None:
     """Import what pages use, so a cold render measures data work, not module imports."""
+    global _COMPONENTS
     import plotly.graph_objects as go
+    from streamlit.components.v2.component_manager import BidiComponentManager
 
     import analytics
     import components
@@ -282,6 +288,10 @@ def _preload() -> None:
             if mod.name != "__main__":
                 importlib.import_module(f"{pkg.__name__}.{mod.name}")
     go.Figure(go.Bar(x=[1], y=[1])).to_json()
+    # A server scans the installed packages for custom components once, at start; AppTest
+    # does it again for every new test app (0.3 s here), which is no page's cost.
+    _COMPONENTS = BidiComponentManager()
+    _COMPONENTS.discover_and_register_components(start_file_watching=False)
 
 
 def _message_sizes(msgs: list) -> dict:
@@ -371,6 +381,7 @@ def measure_pages(target: Target, runs: int, clock: DbClock) -> list[dict]:
 
         def app_test(path: str, user=user, session_id=session_id, account=account):
             at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+            at._bidi_component_manager = _COMPONENTS
             if path != "app.py":
                 at.switch_page(path)
             at.session_state["lang"] = "en"
