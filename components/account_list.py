@@ -8,6 +8,7 @@ import streamlit as st
 from analytics.overview import tier_order
 from components import cards
 from components.i18n import fmt_int, fmt_month, label, t
+from data_access import cached
 
 # Rows sent to the browser at most: a table of 100,000 accounts would be megabytes that
 # nobody scrolls through; search, filters and the download cover the rest.
@@ -101,7 +102,7 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
         (kind, column): {c: label(kind, c, lang) for c in accounts[column].dropna().unique()}
         for kind, column in (("tier", "tier"), ("stage", "stage"), ("band", "health_band"))
     }
-    table = _display(shown.head(TABLE_ROWS), names)
+    table = _display(_with_details(shown.head(TABLE_ROWS), ctx), names)
     st.dataframe(
         table,
         hide_index=True,
@@ -138,9 +139,21 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
     headers = {c: t(f"col.export.{c}") for c in COLUMNS}
     cards.render_downloads(
         # Every matching row, built only when a download is asked for.
-        lambda: _display(shown, names).assign(code=shown["code"]).rename(columns=headers),
+        lambda: (
+            _display(_with_details(shown, ctx), names)
+            .assign(code=shown["code"].to_numpy())
+            .rename(columns=headers)
+        ),
         f"strata-accounts-{ctx.filters.period_end:%Y%m}",
     )
+
+
+def _with_details(rows: pd.DataFrame, ctx) -> pd.DataFrame:
+    """``rows`` with the columns the list only shows, read for these accounts alone."""
+    details = cached.load_account_details(
+        ctx.scope, ctx.filters, tuple(rows["account_id"]), ctx.data_version
+    )
+    return rows.merge(details, on="account_id", how="left", validate="one_to_one")
 
 
 def _display(rows: pd.DataFrame, names: dict) -> pd.DataFrame:

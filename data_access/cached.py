@@ -246,8 +246,32 @@ def _account_list(db_key: str, scope: Scope, filters: Filters, version: int) -> 
 
 
 def load_account_list(scope: Scope, filters: Filters, version: int) -> pd.DataFrame:
-    """The account list for the viewer's scope and filters."""
+    """The account list for the viewer's scope and filters: what it searches and sorts by."""
     return _account_list(_db_key(), scope, filters, version)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
+def _health_noise(db_key: str, scope: Scope, period_end: dt.date, version: int) -> float | None:
+    return _read(lambda conn: portfolio.fetch_health_noise(conn, scope, period_end), scope=scope)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
+def _account_details(
+    db_key: str, scope: Scope, filters: Filters, ids: tuple[int, ...], version: int
+) -> pd.DataFrame:
+    noise = _health_noise(db_key, scope, filters.period_end, version)
+    return _read(
+        lambda conn: portfolio.fetch_account_details(conn, scope, filters, list(ids), noise),
+        scope=scope,
+    )
+
+
+def load_account_details(
+    scope: Scope, filters: Filters, account_ids: tuple[int, ...], version: int
+) -> pd.DataFrame:
+    """Owner, products, latest NPS, contact recency, open interventions and health trend
+    of the listed accounts (those shown, or all of a download)."""
+    return _account_details(_db_key(), scope, filters, tuple(sorted(account_ids)), version)
 
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)

@@ -184,15 +184,60 @@ def fetch_monthly_revenue(conn: Connection, scope: Scope, filters: Filters) -> p
 
 
 def fetch_account_list(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
-    """The account list: overview figures plus owner, products, latest NPS and contact recency."""
-    base = fetch_portfolio_accounts(conn, scope, filters)
+    """The account list: what it searches, narrows and sorts by, for every account.
+
+    The overview's figures per account with code, name and dimensions (see
+    :func:`fetch_portfolio_accounts`). What the list only shows (owner, products,
+    latest NPS, contact recency, open interventions, health trend) is read for the
+    rows shown by :func:`fetch_account_details`.
+    """
+    return fetch_portfolio_accounts(conn, scope, filters)
+
+
+# Above this many accounts the details are read for the whole scope and narrowed in
+# pandas: a list of ids that long would exceed SQLite's limit on bound parameters.
+_DETAIL_IDS = 2_000
+
+
+def fetch_account_details(
+    conn: Connection,
+    scope: Scope,
+    filters: Filters,
+    account_ids: list[int],
+    noise: float | None,
+) -> pd.DataFrame:
+    """Owner, products, latest NPS, contact recency, open interventions and health trend.
+
+    Parameters
+    ----------
+    conn : Connection
+    scope : Scope
+        Accounts outside it are not read, whatever ``account_ids`` asks for.
+    filters : Filters
+        The period: products held in its last month, the latest NPS answer and last
+        contact up to its end, the health trend over the three months before it.
+    account_ids : list of int
+        The accounts to describe (those a list shows, or all of a download).
+    noise : float or None
+        Health change within noise (:func:`fetch_health_noise`); None: no trend.
+
+    Returns
+    -------
+    DataFrame
+        ``account_id, owner, products_held, last_contact, days_since_contact,
+        latest_nps, open_interventions, health_prev, health_trend``, one row per
+        account of ``account_ids`` in scope, in no particular order.
+    """
     end = month_end(filters.period_month)
-    if base.empty:
-        return base
-    ids_in_scope = select(Account.id).where(*_accounts_where(scope, filters))
-    # Latest NPS answer and last contact per account by one index seek each (the indexes
-    # on account, survey, date and account, date), not by grouping every answer and
-    # interaction.
+    earlier = month_end(add_months(filters.period_month, -3))
+    ids = sorted({int(i) for i in account_ids})
+    few = len(ids) <= _DETAIL_IDS
+    where = [*_accounts_where(scope, filters)]
+    if few:
+        where.append(Account.id.in_(ids or [-1]))
+    # Latest NPS answer, last contact and open interventions by index seeks per account
+    # (the indexes on account, survey, date; account, date; account), not by grouping
+    # every answer and interaction.
     latest_score = (
         select(SurveyResponse.score)
         .where(
@@ -209,7 +254,16 @@ def fetch_account_list(conn: Connection, scope: Scope, filters: Filters) -> pd.D
         .where(Interaction.account_id == Account.id, Interaction.occurred_on <= end)
         .scalar_subquery()
     )
-    owner = read_frame(
+    open_iv = (
+        select(func.count())
+        .where(
+            InterventionRecord.account_id == Account.id,
+            InterventionRecord.status.in_(("planned", "in_progress")),
+        )
+        .scalar_subquery()
+    )
+    prev = AccountScore.__table__.alias("prev")
+    out = read_frame(
         conn,
         select(
             Account.id.label("account_id"),
@@ -217,6 +271,9 @@ def fetch_account_list(conn: Connection, scope: Scope, filters: Filters) -> pd.D
             AccountMonthly.products_held,
             type_coerce(last_day, String).label("last_contact"),
             latest_score.label("latest_nps"),
+            open_iv.label("open_interventions"),
+            AccountScore.health_score,
+            prev.c.health_score.label("health_prev"),
         )
         .outerjoin(User, User.id == Account.owner_id)
         .outerjoin(
@@ -226,36 +283,25 @@ def fetch_account_list(conn: Connection, scope: Scope, filters: Filters) -> pd.D
                 AccountMonthly.month == filters.period_month,
             ),
         )
-        .where(*_accounts_where(scope, filters)),
-    )
-    open_iv = read_frame(
-        conn,
-        select(InterventionRecord.account_id, func.count().label("open_interventions"))
-        .where(
-            InterventionRecord.account_id.in_(ids_in_scope),
-            InterventionRecord.status.in_(("planned", "in_progress")),
+        .outerjoin(
+            AccountScore, and_(AccountScore.account_id == Account.id, AccountScore.as_of == end)
         )
-        .group_by(InterventionRecord.account_id),
+        .outerjoin(prev, and_(prev.c.account_id == Account.id, prev.c.as_of == earlier))
+        .where(*where),
     )
-    earlier = month_end(add_months(filters.period_month, -3))
-    prev_health = read_frame(
-        conn,
-        select(AccountScore.account_id, AccountScore.health_score.label("health_prev")).where(
-            AccountScore.account_id.in_(ids_in_scope), AccountScore.as_of == earlier
-        ),
-    )
-    out = base
-    for extra in (owner, open_iv, prev_health):
-        out = out.merge(extra, on="account_id", how="left")
-    out["last_contact"] = pd.to_datetime(out["last_contact"], format="ISO8601")
+    if not few:
+        out = out.loc[out["account_id"].isin(ids)].reset_index(drop=True)
+    out["last_contact"] = pd.to_datetime(out["last_contact"].astype(object), format="ISO8601")
     out["days_since_contact"] = (pd.Timestamp(end) - out["last_contact"]).dt.days
     out["open_interventions"] = out["open_interventions"].fillna(0).astype(int)
     out["products_held"] = out["products_held"].fillna(0).astype(int)
-    noise = fetch_health_noise(conn, scope, filters.period_end)
+    # Numbers of the same type whichever accounts are asked for (gaps make them float).
+    out["latest_nps"] = out["latest_nps"].astype(float)
+    out["days_since_contact"] = out["days_since_contact"].astype(float)
     out["health_trend"] = [
         classify_change(d, noise) for d in (out["health_score"] - out["health_prev"])
     ]
-    return out
+    return out.drop(columns="health_score")
 
 
 def fetch_health_noise(conn: Connection, scope: Scope, as_of: dt.date) -> float | None:

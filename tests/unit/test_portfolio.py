@@ -2,13 +2,17 @@
 
 import datetime as dt
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
+from data_access import portfolio
 from data_access.portfolio import (
+    fetch_account_details,
     fetch_account_list,
     fetch_available_months,
     fetch_filter_options,
+    fetch_health_noise,
     fetch_nps_counts,
     fetch_portfolio_accounts,
 )
@@ -103,8 +107,72 @@ def test_available_months_are_the_36_simulated(fixture_engine: Engine) -> None:
 def test_account_list_has_owner_products_and_contact_recency(fixture_engine: Engine) -> None:
     with fixture_engine.connect() as conn:
         df = fetch_account_list(conn, TEAM1, JUNE)
+        noise = fetch_health_noise(conn, TEAM1, JUNE.period_end)
+        details = fetch_account_details(conn, TEAM1, JUNE, df["account_id"].tolist(), noise)
+    df = df.merge(details, on="account_id", how="left", validate="one_to_one")
     active = df[df["churned_on"].isna()]
     assert active["owner"].notna().all()
     assert (active["products_held"] >= 1).all()
     assert (df["days_since_contact"].dropna() >= 0).all()
     assert set(df["team_id"]) == {1}
+
+
+def _details_from_raw(conn, ids: list[int]) -> dict[int, tuple]:
+    """Latest NPS answer, last contact and open interventions by plain SQL per account."""
+    out = {}
+    for i in ids:
+        nps = conn.execute(
+            text(
+                "SELECT score FROM survey_responses WHERE account_id = :i AND survey = 'nps' "
+                "AND responded_on <= '2026-06-30' ORDER BY responded_on DESC, id DESC LIMIT 1"
+            ),
+            {"i": i},
+        ).scalar()
+        last = conn.execute(
+            text(
+                "SELECT max(occurred_on) FROM interactions "
+                "WHERE account_id = :i AND occurred_on <= '2026-06-30'"
+            ),
+            {"i": i},
+        ).scalar()
+        open_iv = conn.execute(
+            text(
+                "SELECT count(*) FROM interventions WHERE account_id = :i "
+                "AND status IN ('planned', 'in_progress')"
+            ),
+            {"i": i},
+        ).scalar()
+        days = None if last is None else (JUNE.period_end - dt.date.fromisoformat(str(last))).days
+        out[i] = (None if nps is None else float(nps), days, int(open_iv))
+    return out
+
+
+def test_account_details_agree_with_plain_sql_and_stay_in_scope(
+    fixture_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with fixture_engine.connect() as conn:
+        team = fetch_account_list(conn, TEAM1, JUNE)["account_id"].tolist()
+        others = fetch_account_list(conn, EXEC, JUNE)
+        others = others.loc[others["team_id"] != 1, "account_id"].tolist()
+        asked = team[:40] + others[:40]
+        few = fetch_account_details(conn, TEAM1, JUNE, asked, None)
+        # A download asks for more accounts than a list of ids may hold: read all, narrow.
+        monkeypatch.setattr(portfolio, "_DETAIL_IDS", 10)
+        many = fetch_account_details(conn, TEAM1, JUNE, asked, None)
+        raw = _details_from_raw(conn, team[:40])
+    assert sorted(few["account_id"]) == sorted(team[:40]), "other teams' accounts left out"
+    pd.testing.assert_frame_equal(
+        few.sort_values("account_id").reset_index(drop=True),
+        many.sort_values("account_id").reset_index(drop=True),
+    )
+    got = {
+        r.account_id: (
+            None if pd.isna(r.latest_nps) else r.latest_nps,
+            None if pd.isna(r.days_since_contact) else int(r.days_since_contact),
+            r.open_interventions,
+        )
+        for r in few.itertuples()
+    }
+    assert got == raw
+    assert any(v[0] is not None for v in raw.values())
+    assert any(v[2] for v in raw.values())
