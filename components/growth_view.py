@@ -55,7 +55,7 @@ def render_matrix(data, ctx) -> None:
         format_func=lambda g: t(f"sat.segment.{g}", lang=lang),
         key="_w_gr_group",
     )
-    products = sorted(set(opp["product"]), key=list(names).index)
+    products = sorted(opp["product"].unique(), key=list(names).index)
     chosen = b.multiselect(
         t("growth.products"),
         products,
@@ -85,7 +85,9 @@ def render_matrix(data, ctx) -> None:
     )
     accounts = accounts.head(MATRIX_ROWS)
     # Only the shown accounts' holdings and scores are looked at (a few hundred rows).
-    shown_holdings = data.holdings[data.holdings["account_id"].isin(accounts.index)]
+    shown_holdings = cached.load_holdings(
+        ctx.scope, ctx.filters, tuple(accounts.index), ctx.data_version
+    )
     held = set(zip(shown_holdings["account_id"], shown_holdings["product"], strict=True))
     shown_scores = sel[sel["account_id"].isin(accounts.index)]
     score = {
@@ -195,7 +197,13 @@ def render_nbp(data, ctx) -> None:
     if len(top) > NBP_ROWS:
         st.caption(t("growth.nbp_capped", limit=fmt_int(NBP_ROWS), total=fmt_int(len(top))))
 
+    shares = cached.load_peer_shares(ctx.filters.period_month, ctx.data_version)
+
     def table(rows: pd.DataFrame) -> pd.DataFrame:
+        # Holdings of these rows' accounts only: the shown ones, or all for the download.
+        held = cached.load_holdings(
+            ctx.scope, ctx.filters, tuple(rows["account_id"].unique()), ctx.data_version
+        )
         return pd.DataFrame(
             {
                 "code": cards.profile_links(rows["code"]).to_numpy(),
@@ -205,7 +213,7 @@ def render_nbp(data, ctx) -> None:
                 "product": rows["product"].map(names).to_numpy(),
                 "propensity": rows["propensity"].to_numpy(),
                 "expected": rows["expected_revenue"].round(0).to_numpy(),
-                "reason": _reasons(rows, data.holdings, data.peer_shares, names, lang),
+                "reason": _reasons(rows, held, shares, names, lang),
             }
         )
 
@@ -336,7 +344,7 @@ def render_depth(data, ctx) -> None:
 def render_offers(data, ctx) -> None:
     lang = current_language()
     names = _product_names(data.products, lang)
-    offers = data.offers
+    offers = cached.load_offers(ctx.scope, ctx.filters, ctx.data_version)
     if offers.empty:
         st.info(t("growth.no_offers"))
         return
@@ -378,12 +386,13 @@ def render_offers(data, ctx) -> None:
 
 def render_loyalty(data, ctx) -> None:
     lang = current_language()
-    comp = gr.member_comparison(data.loyalty)
+    loyalty = cached.load_loyalty(ctx.scope, ctx.filters, ctx.data_version)
+    comp = gr.member_comparison(loyalty)
     st.caption(
         t(
             "growth.loyalty_caption",
-            members=fmt_int(int(data.loyalty["member"].sum())),
-            others=fmt_int(int((data.loyalty["member"] == 0).sum())),
+            members=fmt_int(int(loyalty["member"].sum())),
+            others=fmt_int(int((loyalty["member"] == 0).sum())),
         )
     )
     rows = []

@@ -26,6 +26,7 @@ from data_access import (
     importing,
     interventions,
     lifecycle,
+    peers,
     portfolio,
     profile,
     refresh,
@@ -706,8 +707,59 @@ def _growth(db_key: str, scope: Scope, filters: Filters, version: int) -> growth
 
 
 def load_growth(scope: Scope, filters: Filters, version: int) -> growth.GrowthData:
-    """Opportunities and growth statistics for the viewer's scope and filters."""
+    """Opportunities, products and the latest growth run for the viewer's scope and filters."""
     return _growth(_db_key(), scope, filters, version)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
+def _holdings(
+    db_key: str, scope: Scope, filters: Filters, ids: tuple[int, ...] | None, version: int
+) -> pd.DataFrame:
+    return _read(
+        lambda conn: growth.fetch_holdings_in_view(
+            conn, scope, filters, None if ids is None else list(ids)
+        ),
+        scope=scope,
+    )
+
+
+def load_holdings(
+    scope: Scope, filters: Filters, account_ids: tuple[int, ...] | None, version: int
+) -> pd.DataFrame:
+    """``account_id, product`` held at the period end by the given active accounts in
+    view (None: all of them)."""
+    ids = None if account_ids is None else tuple(sorted(int(i) for i in account_ids))
+    return _holdings(_db_key(), scope, filters, ids, version)
+
+
+@st.cache_data(ttl=TTL, max_entries=8, show_spinner=False)
+def _peer_shares(db_key: str, month: dt.date, version: int) -> pd.DataFrame:
+    return _read(lambda conn: peers.fetch_peer_shares(conn, month))
+
+
+def load_peer_shares(month: dt.date, version: int) -> pd.DataFrame:
+    """Portfolio-wide product shares among peers at ``month``'s end (aggregates only)."""
+    return _peer_shares(_db_key(), month, version)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
+def _offers(db_key: str, scope: Scope, filters: Filters, version: int) -> pd.DataFrame:
+    return _read(lambda conn: growth.fetch_offers(conn, scope, filters), scope=scope)
+
+
+def load_offers(scope: Scope, filters: Filters, version: int) -> pd.DataFrame:
+    """Cross-sell offers with an answer in the viewer's scope and filters."""
+    return _offers(_db_key(), scope, filters, version)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
+def _loyalty(db_key: str, scope: Scope, filters: Filters, version: int) -> pd.DataFrame:
+    return _read(lambda conn: growth.fetch_loyalty_comparison(conn, scope, filters), scope=scope)
+
+
+def load_loyalty(scope: Scope, filters: Filters, version: int) -> pd.DataFrame:
+    """Loyalty members and others over the period, for the adjusted comparison."""
+    return _loyalty(_db_key(), scope, filters, version)
 
 
 # ------------------------------------------------------------------ admin

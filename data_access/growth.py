@@ -11,7 +11,6 @@ from sqlalchemy import Connection, delete, func, or_, select
 
 from analytics import growth as gr
 from analytics.periods import add_months, month_end
-from data_access import peers
 from data_access.bulk import insert_frame
 from data_access.frames import read_frame
 from data_access.lifecycle import fetch_latest_model
@@ -251,21 +250,37 @@ def fetch_opportunities(conn: Connection, scope: Scope, filters: Filters) -> pd.
     return scores.merge(accounts, on="account_id", how="inner")[OPPORTUNITY_COLUMNS]
 
 
-def fetch_holdings_in_view(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
-    """Products each active account in view holds at the period end."""
+# Above this many accounts holdings are read for every account in view and narrowed in
+# pandas: a list of ids that long would exceed SQLite's limit on bound parameters.
+_HOLDING_IDS = 2_000
+
+
+def fetch_holdings_in_view(
+    conn: Connection, scope: Scope, filters: Filters, account_ids: list[int] | None = None
+) -> pd.DataFrame:
+    """Products each active account in view holds at the period end.
+
+    ``account_ids`` narrows to those accounts (the rows a table shows); None: all.
+    """
     end = month_end(filters.period_month)
+    ids = None if account_ids is None else sorted({int(i) for i in account_ids})
+    few = ids is not None and len(ids) <= _HOLDING_IDS
+    narrow = [Holding.account_id.in_(ids or [-1])] if few else []
     held = read_frame(
         conn,
         select(Holding.account_id, Holding.product_id)
         .join(Account, Account.id == Holding.account_id)
         .where(
             *_where(scope, filters),
+            *narrow,
             Account.status == "active",
             Holding.opened_on <= end,
             or_(Holding.closed_on.is_(None), Holding.closed_on > end),
         )
         .distinct(),
     )
+    if ids is not None and not few:
+        held = held.loc[held["account_id"].isin(ids)].reset_index(drop=True)
     held["product"] = held["product_id"].map(_product_codes(conn))
     return held[["account_id", "product"]]
 
@@ -361,25 +376,22 @@ def fetch_products(conn: Connection) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class GrowthData:
-    """What the growth page shows for the viewer's scope and filters."""
+    """What every tab of the growth page needs: scores, the catalogue, the latest run.
+
+    Each tab reads the rest itself when it is opened: holdings of the accounts it
+    shows (:func:`fetch_holdings_in_view`), peer shares, offers and the loyalty
+    comparison.
+    """
 
     opportunities: pd.DataFrame
-    holdings: pd.DataFrame
-    peer_shares: pd.DataFrame
-    offers: pd.DataFrame
-    loyalty: pd.DataFrame
     products: pd.DataFrame
     run: dict | None
 
 
 def load_growth_data(conn: Connection, scope: Scope, filters: Filters) -> GrowthData:
-    """Opportunities, holdings, peer shares, offers, loyalty and the latest growth run."""
+    """Opportunities, the product catalogue and the latest growth run."""
     return GrowthData(
         opportunities=fetch_opportunities(conn, scope, filters),
-        holdings=fetch_holdings_in_view(conn, scope, filters),
-        peer_shares=peers.fetch_peer_shares(conn, filters.period_month),
-        offers=fetch_offers(conn, scope, filters),
-        loyalty=fetch_loyalty_comparison(conn, scope, filters),
         products=fetch_products(conn),
         run=fetch_latest_model(conn, "growth"),
     )

@@ -128,6 +128,17 @@ def _loaders(scope: Scope, filters: Filters, version: int, others: Others) -> di
         "comments": cached.load_comments(scope, filters, CommentQuery(surveys=()), version),
         "detractors": cached.load_open_detractors(scope, filters, 14, END, version),
         "growth": cached.load_growth(scope, filters, version),
+        # Asked by id for another team's accounts: the scope still decides.
+        "account_details": cached.load_account_details(
+            scope, filters, tuple(sorted(others.ids)), version
+        ),
+        "holdings_asked_by_id": cached.load_holdings(
+            scope, filters, tuple(sorted(others.ids)), version
+        ),
+        "holdings": cached.load_holdings(scope, filters, None, version),
+        "peer_shares": cached.load_peer_shares(filters.period_month, version),
+        "offers": cached.load_offers(scope, filters, version),
+        "loyalty": cached.load_loyalty(scope, filters, version),
     }
 
 
@@ -136,6 +147,8 @@ def test_every_cached_loader_keeps_a_manager_inside_the_team(app_db: URL, others
     filters = Filters(period_end=END)
     executive = _loaders(Scope(1, "executive"), filters, version, others)  # caches filled
     assert _leaks(executive["account_list"], others), "the detector must see other teams"
+    assert _leaks(executive["account_details"], others)
+    assert _leaks(executive["holdings_asked_by_id"], others)
     manager = _loaders(others.manager, filters, version, others)
     assert {k: sorted(_leaks(v, others))[:3] for k, v in manager.items() if _leaks(v, others)} == {}
     assert manager["profile_of_other_team"] is None
