@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Connection, String, and_, or_, select, type_coerce
+from sqlalchemy import Connection, String, and_, func, or_, select, type_coerce
 
 from analytics import lifecycle as lc
 from analytics.periods import add_months, month_end
@@ -115,12 +115,35 @@ def fetch_survival_accounts(
 def fetch_at_risk(
     conn: Connection, scope: Scope, filters: Filters, limit: int = 25
 ) -> pd.DataFrame:
-    """Active accounts ranked by expected revenue at risk: 12-month churn risk × revenue."""
+    """Active accounts ranked by expected revenue at risk: 12-month churn risk × revenue.
+
+    The ``limit`` largest rows; ``attrs`` hold the total over every scored account in
+    view (``total_expected``) and how many there are (``n_scored``), summed in SQL.
+    """
     end = month_end(filters.period_month)
     rev = AccountPeriod.__table__.alias("rev")
-    df = read_frame(
+    at_risk = (AccountScore.churn_risk * rev.c.revenue_12m).label("revenue_at_risk")
+
+    def scored(*columns):
+        return (
+            select(*columns)
+            .select_from(Account)
+            .join(
+                AccountScore, and_(AccountScore.account_id == Account.id, AccountScore.as_of == end)
+            )
+            .join(rev, and_(rev.c.account_id == Account.id, rev.c.month == filters.period_month))
+            .where(
+                scope_clause(scope),
+                *filter_clauses(filters),
+                or_(Account.churned_on.is_(None), Account.churned_on > end),
+                AccountScore.churn_risk.is_not(None),
+            )
+        )
+
+    total, n = conn.execute(scored(func.sum(at_risk), func.count())).one()
+    out = read_frame(
         conn,
-        select(
+        scored(
             Account.code,
             Account.name,
             Account.tier,
@@ -129,21 +152,13 @@ def fetch_at_risk(
             AccountScore.churn_risk_high,
             AccountScore.health_score,
             rev.c.revenue_12m,
+            at_risk,
         )
-        .join(AccountScore, and_(AccountScore.account_id == Account.id, AccountScore.as_of == end))
-        .join(rev, and_(rev.c.account_id == Account.id, rev.c.month == filters.period_month))
-        .where(
-            scope_clause(scope),
-            *filter_clauses(filters),
-            or_(Account.churned_on.is_(None), Account.churned_on > end),
-            AccountScore.churn_risk.is_not(None),
-        ),
+        .order_by(at_risk.desc().nulls_last(), Account.id)
+        .limit(limit),
     )
-    df["revenue_at_risk"] = df["churn_risk"] * df["revenue_12m"]
-    total = float(df["revenue_at_risk"].sum())
-    out = df.sort_values("revenue_at_risk", ascending=False).head(limit).reset_index(drop=True)
-    out.attrs["total_expected"] = total
-    out.attrs["n_scored"] = len(df)
+    out.attrs["total_expected"] = float(total or 0.0)
+    out.attrs["n_scored"] = int(n)
     return out
 
 
