@@ -409,3 +409,43 @@ def test_free_text_is_shown_escaped_everywhere(browser, server):
     expect(heading).to_contain_text("**Bold**")
     assert dialogs == []
     context.close()
+
+
+def test_account_list_and_suggestion_downloads_hold_every_row_with_its_details(browser, server):
+    """The CSV downloads are built on click, outside the page run: the account list's
+    holds every listed account with the details the table reads only for its shown rows,
+    the next-best-product one every suggestion with its reason."""
+    import csv
+    import io
+
+    from playwright.sync_api import expect
+
+    with sqlite3.connect(server.db) as conn:
+        owners = dict(
+            conn.execute(
+                "SELECT a.code, u.display_name FROM accounts a JOIN users u ON u.id = a.owner_id "
+                "WHERE a.team_id = 1 AND a.onboarded_on <= '2026-06-30' "
+                "AND (a.churned_on IS NULL OR a.churned_on > '2026-06-30')"
+            ).fetchall()
+        )
+    context, page = signed_in_page(browser, server.url, "manager")
+    expect(page.get_by_text("Active accounts", exact=True)).to_be_visible(timeout=30_000)
+    page.goto(f"{server.url}/accounts")
+    expect(page.get_by_text(f"{len(owners)} of ", exact=False)).to_be_visible(timeout=60_000)
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="Download CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text("utf-8-sig"))))
+    assert {r["code"]: r["owner"] for r in rows} == owners
+    assert sum(bool(r["latest_nps_score"]) for r in rows) > len(rows) / 2
+    assert sum(bool(r["days_since_contact"]) for r in rows) > len(rows) / 2
+
+    page.goto(f"{server.url}/growth")
+    page.get_by_role("tab", name="Next best product").click()
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=60_000)
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="Download CSV").click()
+    text_ = Path(info.value.path()).read_text("utf-8-sig")
+    suggestions = list(csv.reader(io.StringIO(text_)))
+    assert len(suggestions) > 10
+    assert all(row[-1].strip() for row in suggestions[1:]), "every suggestion has a reason"
+    context.close()
