@@ -18,7 +18,7 @@ def create_engine_for(url: URL) -> Engine:
 
     SQLite gets WAL journaling, foreign keys and a busy timeout on every connection,
     and its folder is created; PostgreSQL gets pre-ping so a restarted server is
-    reconnected to instead of failing the next page view.
+    reconnected to instead of failing the next page view, and no JIT compilation.
     """
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -35,13 +35,28 @@ def create_engine_for(url: URL) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=10,
         connect_args={"connect_timeout": 5},
     )
+
+    @event.listens_for(engine, "connect")
+    def _no_jit(dbapi_conn, _record) -> None:
+        # Row-level security policies make the planner's cost estimates of a page's
+        # queries huge, so PostgreSQL compiled them to machine code first: 0.3-0.5 s of
+        # compiling for queries that run in a fraction of that (the account list at
+        # 104,000 accounts: 1.44 s -> 0.91 s cold without it).
+        cur = dbapi_conn.cursor()
+        try:
+            cur.execute("SET jit = off")
+        finally:
+            cur.close()
+        dbapi_conn.commit()
+
+    return engine
 
 
 def describe_error(exc: BaseException, url: URL) -> str:

@@ -23,6 +23,16 @@ def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path: Path) -> None:
     engine.dispose()
 
 
+@pytest.mark.postgres
+def test_postgresql_connections_do_not_jit_compile(pg_fixture_url) -> None:
+    engine = create_engine_for(pg_fixture_url)
+    with engine.connect() as first, engine.connect() as second:
+        first.rollback()  # a transaction ended without commit keeps the setting
+        assert first.execute(text("SHOW jit")).scalar() == "off"
+        assert second.execute(text("SHOW jit")).scalar() == "off"
+    engine.dispose()
+
+
 def test_unreachable_server_raises_one_sentence_without_password() -> None:
     engine = create_engine_for(make_url("postgresql+psycopg://u:secret@127.0.0.1:1/strata"))
     with pytest.raises(DatabaseUnavailable) as info:
