@@ -60,8 +60,8 @@ refresh: $(VENV)/.stamp-runtime
 
 ## bench: every page and role at 1,000 / 20,000 / 104,000 accounts on SQLite and PostgreSQL;
 ## writes docs/PERFORMANCE.md (SIZES=S,M,L DATABASES=sqlite,postgresql; portfolios are
-## built once into STRATA_BENCH_DIR, default ~/.cache/strata-bench; the first L build takes
-## about half an hour)
+## built once into STRATA_BENCH_DIR, default ~/.cache/strata-bench; the first build of all
+## three sizes takes about a quarter of an hour)
 bench: $(VENV)/.stamp-dev
 	$(PY) bench/perf.py $(if $(SIZES),--sizes $(SIZES)) $(if $(DATABASES),--databases $(DATABASES))
 
