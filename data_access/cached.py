@@ -272,7 +272,8 @@ def load_account_details(
 ) -> pd.DataFrame:
     """Owner, products, latest NPS, contact recency, open interventions and health trend
     of the listed accounts (those shown, or all of a download)."""
-    return _account_details(_db_key(), scope, filters, tuple(sorted(account_ids)), version)
+    ids = tuple(sorted(int(i) for i in account_ids))
+    return _account_details(_db_key(), scope, filters, ids, version)
 
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)

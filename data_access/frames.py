@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
-from sqlalchemy import Connection, Dialect, Executable
+from sqlalchemy import ColumnElement, Connection, Dialect, Executable
 
 
 def read_frame(conn: Connection, stmt: Executable) -> pd.DataFrame:
@@ -36,3 +36,22 @@ def _plain_columns(dialect: Dialect, stmt: Executable, description: Sequence | N
         column.type.dialect_impl(dialect).result_processor(dialect, desc[1]) is None
         for column, desc in zip(selected, description, strict=True)
     )
+
+
+# A query for listed ids binds one parameter per id; above this many it reads every row
+# in scope instead and the frame is narrowed in pandas (SQLite limits bound parameters).
+MAX_LISTED_IDS = 2_000
+
+
+def listed(column: ColumnElement, ids: list[int] | None) -> list[ColumnElement[bool]]:
+    """Where-clauses keeping ``column`` to ``ids`` (none for None or too many ids)."""
+    if ids is None or len(ids) > MAX_LISTED_IDS:
+        return []
+    return [column.in_(ids or [-1])]
+
+
+def keep_listed(frame: pd.DataFrame, column: str, ids: list[int] | None) -> pd.DataFrame:
+    """``frame`` narrowed to ``ids`` where :func:`listed` could not narrow the query."""
+    if ids is None or len(ids) <= MAX_LISTED_IDS:
+        return frame
+    return frame.loc[frame[column].isin(ids)].reset_index(drop=True)

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, delete, func, or_, select
 from analytics import growth as gr
 from analytics.periods import add_months, month_end
 from data_access.bulk import insert_frame
-from data_access.frames import read_frame
+from data_access.frames import keep_listed, listed, read_frame
 from data_access.lifecycle import fetch_latest_model
 from data_access.schema import (
     Account,
@@ -250,11 +250,6 @@ def fetch_opportunities(conn: Connection, scope: Scope, filters: Filters) -> pd.
     return scores.merge(accounts, on="account_id", how="inner")[OPPORTUNITY_COLUMNS]
 
 
-# Above this many accounts holdings are read for every account in view and narrowed in
-# pandas: a list of ids that long would exceed SQLite's limit on bound parameters.
-_HOLDING_IDS = 2_000
-
-
 def fetch_holdings_in_view(
     conn: Connection, scope: Scope, filters: Filters, account_ids: list[int] | None = None
 ) -> pd.DataFrame:
@@ -264,23 +259,20 @@ def fetch_holdings_in_view(
     """
     end = month_end(filters.period_month)
     ids = None if account_ids is None else sorted({int(i) for i in account_ids})
-    few = ids is not None and len(ids) <= _HOLDING_IDS
-    narrow = [Holding.account_id.in_(ids or [-1])] if few else []
     held = read_frame(
         conn,
         select(Holding.account_id, Holding.product_id)
         .join(Account, Account.id == Holding.account_id)
         .where(
             *_where(scope, filters),
-            *narrow,
+            *listed(Holding.account_id, ids),
             Account.status == "active",
             Holding.opened_on <= end,
             or_(Holding.closed_on.is_(None), Holding.closed_on > end),
         )
         .distinct(),
     )
-    if ids is not None and not few:
-        held = held.loc[held["account_id"].isin(ids)].reset_index(drop=True)
+    held = keep_listed(held, "account_id", ids)
     held["product"] = held["product_id"].map(_product_codes(conn))
     return held[["account_id", "product"]]
 

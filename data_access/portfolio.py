@@ -10,7 +10,7 @@ from sqlalchemy import Connection, String, and_, func, or_, select, type_coerce
 from analytics.periods import add_months, month_end
 from analytics.profile import classify_change
 from data_access import segments
-from data_access.frames import read_frame
+from data_access.frames import keep_listed, listed, read_frame
 from data_access.schema import (
     Account,
     AccountMonthly,
@@ -194,11 +194,6 @@ def fetch_account_list(conn: Connection, scope: Scope, filters: Filters) -> pd.D
     return fetch_portfolio_accounts(conn, scope, filters)
 
 
-# Above this many accounts the details are read for the whole scope and narrowed in
-# pandas: a list of ids that long would exceed SQLite's limit on bound parameters.
-_DETAIL_IDS = 2_000
-
-
 def fetch_account_details(
     conn: Connection,
     scope: Scope,
@@ -231,10 +226,7 @@ def fetch_account_details(
     end = month_end(filters.period_month)
     earlier = month_end(add_months(filters.period_month, -3))
     ids = sorted({int(i) for i in account_ids})
-    few = len(ids) <= _DETAIL_IDS
-    where = [*_accounts_where(scope, filters)]
-    if few:
-        where.append(Account.id.in_(ids or [-1]))
+    where = [*_accounts_where(scope, filters), *listed(Account.id, ids)]
     # Latest NPS answer, last contact and open interventions by index seeks per account
     # (the indexes on account, survey, date; account, date; account), not by grouping
     # every answer and interaction.
@@ -289,8 +281,7 @@ def fetch_account_details(
         .outerjoin(prev, and_(prev.c.account_id == Account.id, prev.c.as_of == earlier))
         .where(*where),
     )
-    if not few:
-        out = out.loc[out["account_id"].isin(ids)].reset_index(drop=True)
+    out = keep_listed(out, "account_id", ids)
     out["last_contact"] = pd.to_datetime(out["last_contact"].astype(object), format="ISO8601")
     out["days_since_contact"] = (pd.Timestamp(end) - out["last_contact"]).dt.days
     out["open_interventions"] = out["open_interventions"].fillna(0).astype(int)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, text
 
-from data_access import portfolio
+from data_access import frames
 from data_access.portfolio import (
     fetch_account_details,
     fetch_account_list,
@@ -157,7 +157,7 @@ def test_account_details_agree_with_plain_sql_and_stay_in_scope(
         asked = team[:40] + others[:40]
         few = fetch_account_details(conn, TEAM1, JUNE, asked, None)
         # A download asks for more accounts than a list of ids may hold: read all, narrow.
-        monkeypatch.setattr(portfolio, "_DETAIL_IDS", 10)
+        monkeypatch.setattr(frames, "MAX_LISTED_IDS", 10)
         many = fetch_account_details(conn, TEAM1, JUNE, asked, None)
         raw = _details_from_raw(conn, team[:40])
     assert sorted(few["account_id"]) == sorted(team[:40]), "other teams' accounts left out"
