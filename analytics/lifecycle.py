@@ -100,11 +100,18 @@ def compute_time_in_stage(
     s = s[~s["stage"].isin([NOT_YET, GONE])].copy()
     s["days"] = (pd.Timestamp(as_of) - s["entered_on"]).dt.days
     current = s[["account_id", "stage", "days"]]
+    return current.reset_index(drop=True), time_in_stage_summary(current)
+
+
+def time_in_stage_summary(current: pd.DataFrame) -> pd.DataFrame:
+    """Per stage of ``current`` (``stage, days``): ``n, p25, median, p75, p90`` in days."""
+    if current.empty:
+        return pd.DataFrame(columns=["stage", "n", "p25", "median", "p75", "p90"])
     summary = current.groupby("stage")["days"].describe(percentiles=[0.25, 0.5, 0.75, 0.9])
     summary = summary.rename(
         columns={"count": "n", "25%": "p25", "50%": "median", "75%": "p75", "90%": "p90"}
     )[["n", "p25", "median", "p75", "p90"]]
-    return current.reset_index(drop=True), summary.reset_index()
+    return summary.reset_index()
 
 
 def stuck_accounts(current: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:

@@ -586,7 +586,7 @@ def measure_import(target: Target) -> dict:
     from sqlalchemy.engine import make_url
 
     from bench.imports import revenue_file
-    from data_access import segments, windows
+    from data_access import segments, stage_rollup, windows
     from data_access.engine import create_engine_for
     from data_access.importing import run_import
     from data_access.scope import Scope
@@ -613,6 +613,7 @@ def measure_import(target: Target) -> dict:
             conn.execute(text(f"DELETE FROM {table} WHERE month < '2022-01-01'"))
         windows.rebuild(conn, touched)
         segments.rebuild(conn, last=dt.date(2021, 12, 1), sources=("revenue",))
+        stage_rollup.rebuild_if_months_changed(conn)
     eng.dispose()
     return {"import": seconds, "import_rows": result.inserted}
 

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, select, update
 
-from data_access import bulk, segments, windows
+from data_access import bulk, segments, stage_rollup, windows
 from data_access.auth import NO_PASSWORD
 from data_access.import_files import FileProblem, RawTable, read_table
 from data_access.import_specs import (
@@ -702,8 +702,12 @@ def _refresh_segments(conn: Connection, entity: str, changed: pd.DataFrame) -> N
         return
     if entity == "accounts":
         segments.rebuild(conn)
+        stage_rollup.rebuild(conn)
+    elif entity == "lifecycle_events":
+        stage_rollup.rebuild(conn)
     elif entity == "revenue":
         segments.rebuild(conn, min(changed["month"]), max(changed["month"]), ("revenue",))
+        stage_rollup.rebuild_if_months_changed(conn)
     elif entity == "survey_responses":
         days = pd.to_datetime(changed["responded_on"])
         first = days.min().date().replace(day=1)

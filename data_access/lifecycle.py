@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, String, and_, func, or_, select, type_coerce
+from sqlalchemy import (
+    Connection,
+    Date,
+    String,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
 
 from analytics import lifecycle as lc
 from analytics.periods import add_months, month_end
 from analytics.survival import RetentionCurves, build_survival_frame, compute_retention
+from data_access import stage_rollup
 from data_access.frames import read_frame
 from data_access.schema import (
     Account,
@@ -70,23 +84,123 @@ def fetch_tier_events(conn: Connection, scope: Scope, filters: Filters) -> pd.Da
     return _in_order(_days(read_frame(conn, stmt), "entered_on"))
 
 
-def fetch_survival_accounts(
-    conn: Connection,
-    scope: Scope,
-    filters: Filters,
-    window_start: dt.date,
-    tiers: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Accounts in view with onboarding, churn, tier and product depth at observation start.
+def _current_stage_event(as_of: dt.date):
+    """The id of the account's stage event holding on ``as_of`` (its latest on or before
+    it; of one day's events the later recorded): one seek per account on the index."""
+    e = LifecycleEvent.__table__.alias("held")
+    return (
+        select(e.c.id)
+        .where(e.c.account_id == Account.id, e.c.entered_on <= as_of)
+        .order_by(e.c.entered_on.desc(), e.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
-    ``tiers``: the tier events of the accounts in view, if already read.
+
+def _current_stages(scope: Scope, filters: Filters, as_of: dt.date, *columns):
+    """``columns`` of the stage event each account in view is in on ``as_of``, for
+    accounts neither churned nor without a stage then."""
+    return (
+        select(*columns)
+        .select_from(Account)
+        .join(LifecycleEvent, LifecycleEvent.id == _current_stage_event(as_of))
+        .where(
+            scope_clause(scope),
+            *filter_clauses(filters),
+            LifecycleEvent.stage.not_in([lc.NOT_YET, lc.GONE]),
+        )
+    )
+
+
+def fetch_time_in_stage(
+    conn: Connection, scope: Scope, filters: Filters, as_of: dt.date, stuck_limit: int = 50
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Days the accounts in view have spent in their current stage on ``as_of``.
+
+    Returns ``(summary, stuck)`` as :func:`analytics.lifecycle.time_in_stage_summary`
+    and :func:`analytics.lifecycle.stuck_accounts` give them: percentiles per stage, and
+    the ``stuck_limit`` accounts longest beyond their stage's 90th percentile (``account_id,
+    stage, days, p90, code, name``). The database counts accounts per stage and entry
+    day; only those rows and the longest-stuck accounts are read.
     """
+    entered = type_coerce(LifecycleEvent.entered_on, String).label("entered_on")
+    counts = read_frame(
+        conn,
+        _current_stages(
+            scope, filters, as_of, LifecycleEvent.stage, entered, func.count().label("n")
+        ).group_by(LifecycleEvent.stage, LifecycleEvent.entered_on),
+    )
+    days = (pd.Timestamp(as_of) - pd.to_datetime(counts["entered_on"], format="ISO8601")).dt.days
+    current = pd.DataFrame(
+        {
+            "stage": np.repeat(counts["stage"].to_numpy(), counts["n"]),
+            "days": np.repeat(days.to_numpy(), counts["n"]),
+        }
+    )
+    summary = lc.time_in_stage_summary(current)
+    columns = ["account_id", "stage", "days", "p90", "code", "name"]
+    # Longer than the stage's 90th percentile: at least its whole days + 1.
+    p90 = summary.set_index("stage")["p90"]
+    counts = counts.assign(days=days, p90=counts["stage"].map(p90))
+    beyond = counts[counts["days"] > counts["p90"]].sort_values("days", ascending=False)
+    if beyond.empty:
+        return summary, pd.DataFrame(columns=columns)
+    # Entry day of the ``stuck_limit``-th longest: no account after it is among them.
+    nth = np.searchsorted(beyond["n"].cumsum().to_numpy(), stuck_limit)
+    latest_day = pd.Timestamp(beyond["entered_on"].iloc[min(nth, len(beyond) - 1)]).date()
+    by_stage = [
+        and_(
+            LifecycleEvent.stage == stage,
+            LifecycleEvent.entered_on <= as_of - dt.timedelta(days=math.floor(limit) + 1),
+        )
+        for stage, limit in p90.items()
+    ]
+    stuck = read_frame(
+        conn,
+        _current_stages(
+            scope,
+            filters,
+            as_of,
+            Account.id.label("account_id"),
+            LifecycleEvent.stage,
+            entered,
+            Account.code,
+            Account.name,
+        )
+        .where(LifecycleEvent.entered_on <= latest_day, or_(*by_stage))
+        .order_by(LifecycleEvent.entered_on, Account.id)
+        .limit(stuck_limit),
+    )
+    stuck["days"] = (
+        pd.Timestamp(as_of) - pd.to_datetime(stuck.pop("entered_on"), format="ISO8601")
+    ).dt.days
+    stuck["p90"] = stuck["stage"].map(p90)
+    return summary, stuck[columns]
+
+
+def fetch_survival_accounts(
+    conn: Connection, scope: Scope, filters: Filters, window_start: dt.date
+) -> pd.DataFrame:
+    """Accounts in view with onboarding, churn, tier and product depth at observation
+    start (the window's start, or onboarding if later)."""
     # Product depth in the first month with revenue from the window's start: one seek
     # per account on the rollup's key.
     depth = (
         select(AccountMonthly.products_held)
         .where(AccountMonthly.account_id == Account.id, AccountMonthly.month >= window_start)
         .order_by(AccountMonthly.month)
+        .limit(1)
+        .scalar_subquery()
+    )
+    # The tier held on the day observation starts: one seek per account as well.
+    entry_day = case(
+        (Account.onboarded_on > window_start, Account.onboarded_on),
+        else_=literal(window_start, Date),
+    )
+    tier = (
+        select(TierHistory.tier)
+        .where(TierHistory.account_id == Account.id, TierHistory.changed_on <= entry_day)
+        .order_by(TierHistory.changed_on.desc(), TierHistory.id.desc())
         .limit(1)
         .scalar_subquery()
     )
@@ -97,23 +211,10 @@ def fetch_survival_accounts(
             type_coerce(Account.onboarded_on, String).label("onboarded_on"),
             type_coerce(Account.churned_on, String).label("churned_on"),
             depth.label("products_held"),
+            tier.label("tier"),
         ).where(scope_clause(scope), *filter_clauses(filters)),
     )
     acc = _days(acc, "onboarded_on", "churned_on")
-    if tiers is None:
-        tiers = fetch_tier_events(conn, scope, filters)
-    entry = acc[["account_id", "onboarded_on"]].assign(
-        day=pd.to_datetime(acc["onboarded_on"]).clip(lower=pd.Timestamp(window_start))
-    )
-    t = tiers.assign(entered_on=pd.to_datetime(tiers["entered_on"])).sort_values("entered_on")
-    entry = pd.merge_asof(
-        entry.sort_values("day"), t, left_on="day", right_on="entered_on", by="account_id"
-    )
-    acc = acc.merge(
-        entry[["account_id", "stage"]].rename(columns={"stage": "tier"}),
-        on="account_id",
-        how="left",
-    )
     acc["depth"] = lc.depth_band(acc["products_held"].fillna(1))
     acc["tier"] = acc["tier"].fillna("basic")
     return acc
@@ -207,33 +308,19 @@ def load_lifecycle_data(conn: Connection, scope: Scope, filters: Filters) -> Lif
     """Assemble the lifecycle page for the viewer's scope and filters."""
     end = pd.Timestamp(month_end(filters.period_month))
     start_month = add_months(filters.period_month, -11)
-    start = pd.Timestamp(start_month) - pd.Timedelta(days=1)
-    events = fetch_stage_events(conn, scope, filters)
-    tiers = fetch_tier_events(conn, scope, filters)
-    days = [
-        pd.Timestamp(month_end(add_months(filters.period_month, -k))) for k in range(23, -1, -1)
-    ]
-    current, summary = lc.compute_time_in_stage(events, end)
-    stuck = lc.stuck_accounts(current, summary)
-    codes = read_frame(
-        conn,
-        select(Account.id.label("account_id"), Account.code, Account.name).where(
-            Account.id.in_(stuck["account_id"].head(50).tolist())
-        ),
-    )
-    stuck = stuck.head(50).merge(codes, on="account_id", how="left")
+    summary, stuck = fetch_time_in_stage(conn, scope, filters, end.date())
     window_start = add_months(filters.period_month, -35)
     surv = build_survival_frame(
-        fetch_survival_accounts(conn, scope, filters, window_start, tiers),
+        fetch_survival_accounts(conn, scope, filters, window_start),
         pd.Timestamp(window_start),
         end,
     )
     return LifecycleData(
         period_start=start_month,
         period_end=end.date(),
-        distribution=lc.compute_stage_distribution(events, days),
-        stage_flows=lc.compute_transitions(events, start, end),
-        tier_flows=lc.compute_transitions(tiers, start, end),
+        distribution=stage_rollup.fetch_distribution(conn, scope, filters),
+        stage_flows=stage_rollup.fetch_flows(conn, scope, filters, "stage"),
+        tier_flows=stage_rollup.fetch_flows(conn, scope, filters, "tier"),
         time_in_stage=summary,
         stuck=stuck,
         by_tier=compute_retention(surv, "tier", horizon=120),

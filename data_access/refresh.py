@@ -23,7 +23,7 @@ from analytics.health import (
 )
 from analytics.profile import compute_clv_table
 from analytics.tiering import TieringSettings
-from data_access import peers, segments
+from data_access import peers, segments, stage_rollup
 from data_access.bulk import insert_frame
 from data_access.effects import VERSION as EFFECTS_VERSION
 from data_access.effects import estimate_effects
@@ -523,6 +523,7 @@ def run_refresh(
         # The segment totals are rebuilt whole here too, which also repairs any drift
         # from writes made outside the app.
         segments.rebuild(conn)
+        stage_rollup.rebuild(conn)
         say("Checking alert rules", 0.95)
         alert_counts = sync_alerts(conn, fetch_alert_rules(conn)[1], as_of=latest)
         bump_data_version(conn)

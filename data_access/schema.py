@@ -241,6 +241,41 @@ class SegmentMonthly(Base):
     score_sq_sum: Mapped[float] = mapped_column(Float, server_default="0")
 
 
+class SegmentStageCount(Base):
+    """Accounts in each lifecycle stage at the end of ``month``, per segment (team, tier,
+    region, industry): the stage distribution of the lifecycle page for any filter.
+    Churned accounts and accounts without a stage yet are not counted. Kept with the
+    stage-flow table by the demo load, imports, tier changes and the refresh job."""
+
+    __tablename__ = "segment_stage_counts"
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    tier: Mapped[str] = mapped_column(String(20), primary_key=True)
+    region: Mapped[str] = mapped_column(String(32), primary_key=True)
+    industry: Mapped[str] = mapped_column(String(40), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(20), primary_key=True)
+    accounts: Mapped[int] = mapped_column(Integer)
+
+
+class SegmentStageFlow(Base):
+    """Accounts per segment by their state at the end of the month 12 months before
+    ``month`` (``from_stage``) and at the end of ``month`` (``to_stage``): the transitions
+    of a 12-month period. ``kind`` is ``stage`` (lifecycle events) or ``tier`` (tier
+    history); ``not_yet`` is an account without a stage or tier yet. Accounts churned at
+    both ends and accounts without a state at the end are left out."""
+
+    __tablename__ = "segment_stage_flows"
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    tier: Mapped[str] = mapped_column(String(20), primary_key=True)
+    region: Mapped[str] = mapped_column(String(32), primary_key=True)
+    industry: Mapped[str] = mapped_column(String(40), primary_key=True)
+    from_stage: Mapped[str] = mapped_column(String(20), primary_key=True)
+    to_stage: Mapped[str] = mapped_column(String(20), primary_key=True)
+    accounts: Mapped[int] = mapped_column(Integer)
+
+
 class Transaction(Base):
     __tablename__ = "transactions"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -317,6 +352,7 @@ class LifecycleEvent(Base):
 
 class TierHistory(Base):
     __tablename__ = "tier_history"
+    __table_args__ = (Index("ix_tier_history_account_date", "account_id", "changed_on"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     tier: Mapped[str] = mapped_column(String(20))

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, select
 
-from data_access import demo, migrate, refresh, segments
+from data_access import demo, migrate, refresh, segments, stage_rollup
 from data_access.bulk import load_tables
 from data_access.schema import Account, AppSetting, Base
 from data_access.versioning import bump_data_version
@@ -100,6 +100,7 @@ def write_demo_frames(
         clear_data(conn)
         written = load_tables(conn, tables, frames, on_table)
         segments.rebuild(conn)
+        stage_rollup.rebuild(conn)
         set_setting(conn, "demo", "true")
         set_setting(conn, "demo_seed", str(spec.seed))
         set_setting(conn, "demo_end_month", spec.resolved_end_month().isoformat())

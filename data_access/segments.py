@@ -115,9 +115,10 @@ def rebuild(
         conn.execute(insert(SegmentMonthly).from_select(COLUMNS, rows.group_by(month, *dims)))
 
 
-def where(scope: Scope, filters: Filters | None = None) -> list[ColumnElement[bool]]:
-    """The viewer's scope and the dimension filters as conditions on segment rows."""
-    s = SegmentMonthly
+def where(scope: Scope, filters: Filters | None = None, table=SegmentMonthly) -> list:
+    """The viewer's scope and the dimension filters as conditions on the segment rows
+    of ``table`` (any table with the segment dimensions as columns)."""
+    s = table
     clauses: list[ColumnElement[bool]] = []
     if scope.is_team_bound:
         clauses.append(false() if scope.team_id is None else s.team_id == scope.team_id)

@@ -11,7 +11,7 @@ from analytics.health import COMPONENTS, HealthSettings
 from analytics.lifecycle import LifecycleRules
 from analytics.playbooks import DEFAULT_PLAYBOOKS, Playbook
 from analytics.tiering import TieringSettings, TierSpec
-from data_access import segments
+from data_access import segments, stage_rollup
 from data_access.schema import Account, AccountScore, SettingVersion, TierHistory
 from data_access.scope import Scope
 from data_access.versioning import bump_data_version, record_audit
@@ -155,7 +155,9 @@ def apply_suggested_tiers(conn: Connection, scope: Scope) -> int:
             )
         )
     if rows:
-        segments.rebuild(conn)  # the segment totals are kept per tier
+        # The segment totals and stage counts are kept per tier.
+        segments.rebuild(conn)
+        stage_rollup.rebuild(conn)
     record_audit(
         conn,
         user_id=scope.user_id,

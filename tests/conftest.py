@@ -127,6 +127,28 @@ def fetch_all(url: URL, sql: str, **params: object) -> list[tuple]:
     return rows
 
 
+def move_one_account_tier(engine: Engine) -> int:
+    """Suggest another tier for one active account, as the refresh job would, and apply
+    the suggestions as an admin does; returns how many accounts moved."""
+    from data_access.scope import Scope
+    from data_access.settings import apply_suggested_tiers
+
+    with engine.begin() as conn:
+        row = conn.execute(
+            text(
+                "SELECT s.id, a.tier FROM account_scores s JOIN accounts a ON a.id = s.account_id "
+                "WHERE a.status = 'active' AND s.as_of = (SELECT max(as_of) FROM account_scores) "
+                "ORDER BY s.id LIMIT 1"
+            )
+        ).one()
+        target = "basic" if row.tier != "basic" else "strategic"
+        conn.execute(
+            text("UPDATE account_scores SET suggested_tier = :t, tier_score = 1 WHERE id = :i"),
+            {"t": target, "i": row.id},
+        )
+        return apply_suggested_tiers(conn, Scope(user_id=3, role="admin"))
+
+
 def chromium_path() -> str | None:
     """Debian's Chromium, if installed."""
     for candidate in ("/usr/bin/chromium", shutil.which("chromium") or ""):

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select, text
 from data_access import importing, windows
 from data_access.schema import Account
 from data_access.scope import Scope
-from data_access.settings import apply_suggested_tiers
+from tests.conftest import move_one_account_tier
 
 ADMIN = Scope(user_id=3, role="admin")
 
@@ -201,21 +201,7 @@ def test_survey_and_account_imports_and_tier_moves_keep_the_segments(own_engine:
     assert result.updated >= 1
     _assert_rollups_match_facts(own_engine)
 
-    with own_engine.begin() as conn:
-        # A suggestion to move, as the refresh job would write it.
-        row = conn.execute(
-            text(
-                "SELECT s.id, a.tier FROM account_scores s JOIN accounts a ON a.id = s.account_id "
-                "WHERE a.status = 'active' AND s.as_of = (SELECT max(as_of) FROM account_scores) "
-                "ORDER BY s.id LIMIT 1"
-            )
-        ).one()
-        target = "basic" if row.tier != "basic" else "strategic"
-        conn.execute(
-            text("UPDATE account_scores SET suggested_tier = :t, tier_score = 1 WHERE id = :i"),
-            {"t": target, "i": row.id},
-        )
-        assert apply_suggested_tiers(conn, ADMIN) >= 1
+    assert move_one_account_tier(own_engine) >= 1
     _assert_rollups_match_facts(own_engine)
 
 
