@@ -149,6 +149,31 @@ def move_one_account_tier(engine: Engine) -> int:
         return apply_suggested_tiers(conn, Scope(user_id=3, role="admin"))
 
 
+def move_four_accounts_segment(engine: Engine) -> int:
+    """Import the first four accounts again with another industry, region, segment, team
+    and tier, as an admin does; returns how many accounts the import updated."""
+    import pandas as pd
+
+    from data_access import importing
+    from data_access.scope import Scope
+
+    with engine.connect() as conn:
+        moved = pd.read_sql(text("SELECT code, name FROM accounts ORDER BY id LIMIT 4"), conn)
+    moved = moved.assign(
+        industry="制造业", region="west", segment="mid", team="EAST-1", tier="战略客群"
+    )
+    moved["onboarded_on"] = "2020-01-01"
+    checked, result = importing.run_import(
+        engine,
+        Scope(user_id=3, role="admin"),
+        "accounts",
+        moved.to_csv(index=False).encode(),
+        "acc.csv",
+    )
+    assert checked.ok, checked.problems[:3]
+    return result.updated
+
+
 def chromium_path() -> str | None:
     """Debian's Chromium, if installed."""
     for candidate in ("/usr/bin/chromium", shutil.which("chromium") or ""):

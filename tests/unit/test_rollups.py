@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select, text
 from data_access import importing, windows
 from data_access.schema import Account
 from data_access.scope import Scope
-from tests.conftest import move_one_account_tier
+from tests.conftest import move_four_accounts_segment, move_one_account_tier
 
 ADMIN = Scope(user_id=3, role="admin")
 
@@ -189,16 +189,7 @@ def test_survey_and_account_imports_and_tier_moves_keep_the_segments(own_engine:
     assert result.inserted == 6
     _assert_rollups_match_facts(own_engine)
 
-    moved = _frame(own_engine, "SELECT code, name FROM accounts ORDER BY id").head(4)
-    moved = moved.assign(
-        industry="制造业", region="west", segment="mid", team="EAST-1", tier="战略客群"
-    )
-    moved["onboarded_on"] = "2020-01-01"
-    checked, result = importing.run_import(
-        own_engine, ADMIN, "accounts", moved.to_csv(index=False).encode(), "acc.csv"
-    )
-    assert checked.ok, checked.problems[:3]
-    assert result.updated >= 1
+    assert move_four_accounts_segment(own_engine) >= 1
     _assert_rollups_match_facts(own_engine)
 
     assert move_one_account_tier(own_engine) >= 1

@@ -12,7 +12,7 @@ from analytics.periods import add_months, month_end
 from data_access import importing, lifecycle, stage_rollup
 from data_access.schema import Account
 from data_access.scope import Filters, Scope
-from tests.conftest import move_one_account_tier
+from tests.conftest import move_four_accounts_segment, move_one_account_tier
 
 DIMS = list(stage_rollup.DIMS)
 
@@ -221,15 +221,7 @@ def test_demo_load_and_every_write_keep_the_stage_rollup(own_engine: Engine) -> 
     assert result.inserted + result.updated == 4
     _assert_rollup_matches_facts(own_engine)
 
-    moved = _read(own_engine, "SELECT code, name FROM accounts ORDER BY id").head(4)
-    moved = moved.assign(
-        industry="制造业", region="west", segment="mid", team="EAST-1", tier="战略客群"
-    )
-    moved["onboarded_on"] = "2020-01-01"
-    checked, result = importing.run_import(
-        own_engine, ADMIN, "accounts", moved.to_csv(index=False).encode(), "acc.csv"
-    )
-    assert checked.ok, checked.problems[:3]
+    assert move_four_accounts_segment(own_engine) >= 1
     _assert_rollup_matches_facts(own_engine)
 
     assert move_one_account_tier(own_engine) >= 1
