@@ -84,26 +84,20 @@ def fetch_tier_events(conn: Connection, scope: Scope, filters: Filters) -> pd.Da
     return _in_order(_days(read_frame(conn, stmt), "entered_on"))
 
 
-def _current_stage_event(as_of: dt.date):
-    """The id of the account's stage event holding on ``as_of`` (its latest on or before
-    it; of one day's events the later recorded): one seek per account on the index."""
-    e = LifecycleEvent.__table__.alias("held")
-    return (
-        select(e.c.id)
-        .where(e.c.account_id == Account.id, e.c.entered_on <= as_of)
-        .order_by(e.c.entered_on.desc(), e.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
 def _current_stages(scope: Scope, filters: Filters, as_of: dt.date, *columns):
     """``columns`` of the stage event each account in view is in on ``as_of``, for
     accounts neither churned nor without a stage then."""
+    events = LifecycleEvent.__table__
     return (
         select(*columns)
         .select_from(Account)
-        .join(LifecycleEvent, LifecycleEvent.id == _current_stage_event(as_of))
+        .join(
+            LifecycleEvent,
+            and_(
+                LifecycleEvent.account_id == Account.id,
+                stage_rollup.holding_on(events, as_of),
+            ),
+        )
         .where(
             scope_clause(scope),
             *filter_clauses(filters),
@@ -183,27 +177,24 @@ def fetch_survival_accounts(
 ) -> pd.DataFrame:
     """Accounts in view with onboarding, churn, tier and product depth at observation
     start (the window's start, or onboarding if later)."""
-    # Product depth in the first month with revenue from the window's start: one seek
-    # per account on the rollup's key.
-    depth = (
+    # Product depth in the first month with revenue from the window's start: that month
+    # itself for most accounts (read in one pass by its month), else one seek per
+    # account on the rollup's key.
+    at_start = AccountMonthly.__table__.alias("at_start")
+    later = (
         select(AccountMonthly.products_held)
-        .where(AccountMonthly.account_id == Account.id, AccountMonthly.month >= window_start)
+        .where(AccountMonthly.account_id == Account.id, AccountMonthly.month > window_start)
         .order_by(AccountMonthly.month)
         .limit(1)
         .scalar_subquery()
     )
-    # The tier held on the day observation starts: one seek per account as well.
+    depth = func.coalesce(at_start.c.products_held, later)
+    # The tier held on the day observation starts: the tier change whose span holds it.
     entry_day = case(
         (Account.onboarded_on > window_start, Account.onboarded_on),
         else_=literal(window_start, Date),
     )
-    tier = (
-        select(TierHistory.tier)
-        .where(TierHistory.account_id == Account.id, TierHistory.changed_on <= entry_day)
-        .order_by(TierHistory.changed_on.desc(), TierHistory.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    tiers = TierHistory.__table__
     acc = read_frame(
         conn,
         select(
@@ -211,8 +202,17 @@ def fetch_survival_accounts(
             type_coerce(Account.onboarded_on, String).label("onboarded_on"),
             type_coerce(Account.churned_on, String).label("churned_on"),
             depth.label("products_held"),
-            tier.label("tier"),
-        ).where(scope_clause(scope), *filter_clauses(filters)),
+            tiers.c.tier,
+        )
+        .select_from(Account)
+        .outerjoin(
+            at_start, and_(at_start.c.account_id == Account.id, at_start.c.month == window_start)
+        )
+        .outerjoin(
+            tiers,
+            and_(tiers.c.account_id == Account.id, stage_rollup.holding_on(tiers, entry_day)),
+        )
+        .where(scope_clause(scope), *filter_clauses(filters)),
     )
     acc = _days(acc, "onboarded_on", "churned_on")
     acc["depth"] = lc.depth_band(acc["products_held"].fillna(1))

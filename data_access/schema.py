@@ -193,8 +193,11 @@ class AccountMonthly(Base):
     demo generator so dashboards never scan the fact table."""
 
     __tablename__ = "account_monthly"
-    # Holds account and revenue too: monthly totals are read from the index alone.
-    __table_args__ = (Index("ix_account_monthly_month_cover", "month", "account_id", "revenue"),)
+    # Holds account, revenue and products too: monthly totals and one month's product
+    # depth are read from the index alone.
+    __table_args__ = (
+        Index("ix_account_monthly_month_cover", "month", "account_id", "revenue", "products_held"),
+    )
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     revenue: Mapped[float] = mapped_column(Float)
@@ -342,23 +345,33 @@ class SurveyResponse(Base):
 
 class LifecycleEvent(Base):
     __tablename__ = "lifecycle_events"
-    __table_args__ = (Index("ix_lifecycle_events_account_date", "account_id", "entered_on"),)
+    # The event holding on a day, read from the index alone (see ``ended_on``).
+    __table_args__ = (
+        Index("ix_lifecycle_events_account_spell", "account_id", "entered_on", "ended_on", "stage"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     stage: Mapped[str] = mapped_column(String(20))
     entered_on: Mapped[dt.date] = mapped_column(Date)
     reason: Mapped[str | None] = mapped_column(String(200))
+    # The day the account's next event took over (of one day's events, the later
+    # recorded); empty while this one holds. Kept by ``stage_rollup.rebuild``.
+    ended_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class TierHistory(Base):
     __tablename__ = "tier_history"
-    __table_args__ = (Index("ix_tier_history_account_date", "account_id", "changed_on"),)
+    __table_args__ = (
+        Index("ix_tier_history_account_spell", "account_id", "changed_on", "ended_on", "tier"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     tier: Mapped[str] = mapped_column(String(20))
     previous_tier: Mapped[str | None] = mapped_column(String(20))
     changed_on: Mapped[dt.date] = mapped_column(Date)
     reason: Mapped[str | None] = mapped_column(String(200))
+    # The day the account's next tier change took over; empty while this one holds.
+    ended_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
 class InterventionRecord(Base):

@@ -7,7 +7,9 @@ accounts, so they are kept per segment (team, tier, region, industry) like the r
 totals: the page reads a few thousand rows for any filter instead of every account's
 events. Whatever adds events or moves accounts between segments rebuilds both tables
 (:func:`rebuild`); a revenue import that adds or removes months extends them
-(:func:`rebuild_if_months_changed`).
+(:func:`rebuild_if_months_changed`). The rebuild also dates the end of each stage event
+and tier change (``ended_on``), so that the row holding on a day is found by a range
+condition (:func:`holding_on`) rather than a seek per account.
 
 An account's state on a day is its latest event on or before that day; of two events on
 one day, the one recorded later holds (an account at risk and churned that day is
@@ -20,7 +22,19 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, String, delete, func, insert, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    String,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 
 from analytics.lifecycle import GONE, NOT_YET
 from analytics.periods import add_months, month_end
@@ -45,6 +59,39 @@ KINDS = ("stage", "tier")
 FLOW_MONTHS = 12
 # The lifecycle page shows the stage distribution over 24 month-ends to its period's end.
 DISTRIBUTION_MONTHS = 24
+
+
+def _spell_tables():
+    """Each table of events that hold until the account's next one, with its day."""
+    return (
+        (LifecycleEvent.__table__, LifecycleEvent.__table__.c.entered_on),
+        (TierHistory.__table__, TierHistory.__table__.c.changed_on),
+    )
+
+
+def close_spells(conn: Connection) -> None:
+    """Set every stage event's and tier change's ``ended_on`` to the day the account's
+    next one took over (``NULL`` for its last), in one statement per table; only rows
+    whose day changed are written."""
+    for table, day in _spell_tables():
+        later = select(
+            table.c.id,
+            func.lead(day)
+            .over(partition_by=table.c.account_id, order_by=(day, table.c.id))
+            .label("next_day"),
+        ).subquery()
+        conn.execute(
+            update(table)
+            .where(table.c.id == later.c.id, table.c.ended_on.is_distinct_from(later.c.next_day))
+            .values(ended_on=later.c.next_day)
+        )
+
+
+def holding_on(table, day: dt.date | ColumnElement):
+    """The condition that a row of ``table`` (stage events or tier changes, or an alias of
+    either) held on ``day``: it began on or before it and no later one took over by it."""
+    begun = table.c.entered_on if "entered_on" in table.c else table.c.changed_on
+    return and_(begun <= day, or_(table.c.ended_on.is_(None), table.c.ended_on > day))
 
 
 def _events(conn: Connection, kind: str) -> pd.DataFrame:
@@ -168,9 +215,15 @@ def rollup_rows(
 
 
 def rebuild(conn: Connection) -> None:
-    """Recompute both tables from every event, tier change and account, inside the
-    caller's transaction. Call after the revenue segment rows are current: they say
-    which months to cover."""
+    """Date when each event and tier change ended (:func:`close_spells`) and recompute
+    both tables (:func:`rebuild_tables`), inside the caller's transaction. Call after the
+    revenue segment rows are current: they say which months to cover."""
+    close_spells(conn)
+    rebuild_tables(conn)
+
+
+def rebuild_tables(conn: Connection) -> None:
+    """Recompute both tables from every event, tier change and account."""
     first, last = months_covered(conn)
     accounts = read_frame(
         conn, select(Account.id.label("account_id"), *(getattr(Account, d) for d in DIMS))

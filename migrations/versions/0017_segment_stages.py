@@ -71,7 +71,7 @@ def upgrade() -> None:
         "ix_tier_history_account_date", "tier_history", ["account_id", "changed_on"]
     )
     conn = op.get_bind()
-    stage_rollup.rebuild(conn)
+    stage_rollup.rebuild_tables(conn)
     if conn.dialect.name == "postgresql":
         for table in ("segment_stage_counts", "segment_stage_flows"):
             op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")

@@ -165,6 +165,35 @@ def test_lifecycle_page_equals_the_page_computed_from_every_event(fixture_engine
         )
         assert (page.stuck["days"] > page.stuck["p90"]).all()
         assert page.stuck["code"].notna().all()
+        _assert_survival_inputs_from_every_row(fixture_engine, scope, filters, tiers)
+
+
+def _assert_survival_inputs_from_every_row(
+    engine: Engine, scope: Scope, filters: Filters, tiers: pd.DataFrame
+) -> None:
+    """The tier each account held when observation starts and its product depth then,
+    as every tier change and account month give them."""
+    window_start = add_months(filters.period_month, -35)
+    with engine.connect() as conn:
+        got = lifecycle.fetch_survival_accounts(conn, scope, filters, window_start)
+        monthly = pd.read_sql(
+            text("SELECT account_id, month, products_held FROM account_monthly"), conn
+        )
+    assert got["account_id"].is_unique
+    entry = got["onboarded_on"].clip(lower=pd.Timestamp(window_start))
+    ordered = tiers.assign(order=np.arange(len(tiers)))  # by day, then as recorded
+    held = got[["account_id"]].assign(day=entry).merge(ordered, on="account_id")
+    held = held[held["entered_on"] <= held["day"]].sort_values("order")
+    tier = held.groupby("account_id")["stage"].last()
+    want_tier = got["account_id"].map(tier).fillna("basic")
+    assert (got["tier"] == want_tier).all()
+    assert want_tier.nunique() > 1
+    monthly = monthly[pd.to_datetime(monthly["month"]) >= pd.Timestamp(window_start)]
+    first = monthly.sort_values("month").groupby("account_id")["products_held"].first()
+    want_depth = got["account_id"].map(first)
+    pd.testing.assert_series_equal(
+        got["products_held"].astype(float), want_depth.astype(float), check_names=False
+    )
 
 
 ADMIN = Scope(user_id=3, role="admin")
@@ -189,9 +218,14 @@ def _assert_rollup_matches_facts(engine: Engine) -> tuple[dt.date, dt.date]:
         "tier": "SELECT id, account_id, tier AS stage, changed_on AS day FROM tier_history",
     }
     for kind, sql in sources.items():
-        events = _read(engine, sql)
+        events = _read(engine, sql.replace(" FROM", ", ended_on FROM"))
         events["day"] = pd.to_datetime(events["day"])
         events = events.sort_values(["day", "id"])
+        # Each row ends the day the account's next one begins.
+        next_day = events.groupby("account_id")["day"].shift(-1)
+        pd.testing.assert_series_equal(
+            pd.to_datetime(events.pop("ended_on")), next_day, check_names=False
+        )
         want_counts, want_flows = _plain_rollup(events, accounts, first, last)
         if kind == "stage":
             assert len(want_counts) > 100
