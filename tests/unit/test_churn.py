@@ -5,6 +5,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from statsmodels.duration.survfunc import survdiff
 
 from analytics.churn import DRIVERS, build_churn_panel, fit_churn_model
 from analytics.health import compute_health_inputs
@@ -93,6 +94,15 @@ def test_retention_ordering_of_tiers_matches_planted_hazards() -> None:
     at5 = {t: retention_at(r.curves, t, 60) for t in ("basic", "value", "strategic")}
     assert at5["strategic"] > at5["value"] > at5["basic"]
     assert r.p_value < 0.001
+    # The log-rank test on integer group codes is the test on the labels themselves.
+    chi2, p = survdiff(
+        frame["time"].to_numpy(),
+        frame["status"].to_numpy(),
+        frame["tier"].to_numpy(dtype=object),
+        entry=frame["entry"].to_numpy(),
+    )
+    assert r.chi2 == pytest.approx(float(chi2), rel=1e-12)
+    assert r.p_value == pytest.approx(p)
 
 
 @pytest.mark.slow
