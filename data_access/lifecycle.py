@@ -38,50 +38,11 @@ from data_access.schema import (
 from data_access.scope import Filters, Scope, filter_clauses, scope_clause
 
 
-def _in_view(scope: Scope, filters: Filters):
-    return select(Account.id).where(scope_clause(scope), *filter_clauses(filters))
-
-
 def _days(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     """Date columns read as ISO text, parsed per column (not a date object per row)."""
     for column in columns:
         frame[column] = pd.to_datetime(frame[column], format="ISO8601")
     return frame
-
-
-def _in_order(events: pd.DataFrame) -> pd.DataFrame:
-    """Events by date, those of one day in the order they were recorded (by id).
-
-    Sorted here rather than in SQL: SQLite sorted 230,000 rows in a temporary B-tree
-    for 0.1 s at 104,000 accounts, numpy takes a hundredth of that.
-    """
-    return (
-        events.sort_values(["entered_on", "id"], kind="stable")
-        .drop(columns="id")
-        .reset_index(drop=True)
-    )
-
-
-def fetch_stage_events(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
-    """Lifecycle events of the accounts in view."""
-    stmt = select(
-        LifecycleEvent.id,
-        LifecycleEvent.account_id,
-        LifecycleEvent.stage,
-        type_coerce(LifecycleEvent.entered_on, String).label("entered_on"),
-    ).where(LifecycleEvent.account_id.in_(_in_view(scope, filters)))
-    return _in_order(_days(read_frame(conn, stmt), "entered_on"))
-
-
-def fetch_tier_events(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
-    """Tier changes of the accounts in view, as stage-like events."""
-    stmt = select(
-        TierHistory.id,
-        TierHistory.account_id,
-        TierHistory.tier.label("stage"),
-        type_coerce(TierHistory.changed_on, String).label("entered_on"),
-    ).where(TierHistory.account_id.in_(_in_view(scope, filters)))
-    return _in_order(_days(read_frame(conn, stmt), "entered_on"))
 
 
 def _current_stages(scope: Scope, filters: Filters, as_of: dt.date, *columns):

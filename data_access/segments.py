@@ -115,7 +115,9 @@ def rebuild(
         conn.execute(insert(SegmentMonthly).from_select(COLUMNS, rows.group_by(month, *dims)))
 
 
-def where(scope: Scope, filters: Filters | None = None, table=SegmentMonthly) -> list:
+def where(
+    scope: Scope, filters: Filters | None = None, table=SegmentMonthly
+) -> list[ColumnElement[bool]]:
     """The viewer's scope and the dimension filters as conditions on the segment rows
     of ``table`` (any table with the segment dimensions as columns)."""
     s = table
