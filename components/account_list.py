@@ -96,13 +96,13 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
     st.caption(t("accounts.count", shown=fmt_int(len(shown)), total=fmt_int(len(accounts))))
     if len(shown) > TABLE_ROWS:
         st.caption(t("accounts.capped", limit=fmt_int(TABLE_ROWS), shown=fmt_int(len(shown))))
-    # Labels looked up once per distinct value, here in the page run (the download below
-    # builds its file later, outside it).
+    # Labels of tiers and bands looked up here, in the page run (the download below builds
+    # its file later, outside it, where configured tier names are out of reach).
     names = {
-        (kind, column): {c: label(kind, c, lang) for c in accounts[column].dropna().unique()}
-        for kind, column in (("tier", "tier"), ("stage", "stage"), ("band", "health_band"))
+        "tier": {c: label("tier", c, lang) for c in tiers_known},
+        "band": {b: label("band", b, lang) for b in BANDS},
     }
-    table = _display(_with_details(shown.head(TABLE_ROWS), ctx), names)
+    table = _display(_with_details(shown.head(TABLE_ROWS), ctx), names, lang)
     st.dataframe(
         table,
         hide_index=True,
@@ -140,7 +140,7 @@ def render_account_list(accounts: pd.DataFrame, ctx) -> None:
     cards.render_downloads(
         # Every matching row, built only when a download is asked for.
         lambda: (
-            _display(_with_details(shown, ctx), names)
+            _display(_with_details(shown, ctx), names, lang)
             .assign(code=shown["code"].to_numpy())
             .rename(columns=headers)
         ),
@@ -156,17 +156,18 @@ def _with_details(rows: pd.DataFrame, ctx) -> pd.DataFrame:
     return rows.merge(details, on="account_id", how="left", validate="one_to_one")
 
 
-def _display(rows: pd.DataFrame, names: dict) -> pd.DataFrame:
-    """The list's columns as shown: translated ``names`` of codes, trend arrows, rounded
-    revenue."""
+def _display(rows: pd.DataFrame, names: dict, lang: str) -> pd.DataFrame:
+    """The list's columns as shown: translated ``names`` of tiers and bands and stage names
+    in ``lang``, trend arrows, rounded revenue."""
+    stages = {c: label("stage", c, lang) for c in rows["stage"].dropna().unique()}
     return (
         rows[COLUMNS]
         .round({"revenue_12m": 0})
         .assign(
             code=cards.profile_links(rows["code"]),
-            tier=rows["tier"].map(names["tier", "tier"]).fillna(""),
-            stage=rows["stage"].map(names["stage", "stage"]).fillna(""),
+            tier=rows["tier"].map(names["tier"]).fillna(""),
+            stage=rows["stage"].map(stages).fillna(""),
             health_trend=rows["health_trend"].map({"up": "▲", "down": "▼"}).fillna(""),
-            health_band=rows["health_band"].map(names["band", "health_band"]).fillna(""),
+            health_band=rows["health_band"].map(names["band"]).fillna(""),
         )
     )

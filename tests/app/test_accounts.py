@@ -5,6 +5,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from components.cards import neutralise_formulas
+from components.i18n import label
 from data_access.engine import create_engine_for
 from tests.app.conftest import run_page
 from tests.conftest import fetch_all
@@ -109,3 +110,37 @@ def test_a_long_list_sends_only_the_largest_accounts(app_db: URL, monkeypatch) -
         f"the list, or download all {total:,}."
     )
     assert note in [c.value for c in at.caption]
+
+
+def test_stage_and_health_shown_are_each_accounts_at_the_period_end(app_db: URL) -> None:
+    """Read for the shown rows only: each row's stage is the event holding on the period
+    end (by day, then by id) and its health score the snapshot of that day."""
+    at = run_page("pages/accounts.py", app_db, "exec")
+    shown = at.dataframe[0].value
+    shown = shown.assign(code=shown["code"].str.removeprefix("/profile?account="))
+    events = fetch_all(
+        app_db,
+        "SELECT a.code, e.stage FROM lifecycle_events e JOIN accounts a ON a.id = e.account_id "
+        "WHERE e.entered_on <= :end ORDER BY e.entered_on, e.id",
+        end=END,
+    )
+    stage = dict(events)  # the last event by day, then id, holds
+    health = dict(
+        fetch_all(
+            app_db,
+            "SELECT a.code, s.health_score FROM account_scores s "
+            "JOIN accounts a ON a.id = s.account_id WHERE s.as_of = :end",
+            end=END,
+        )
+    )
+    names = {code: label("stage", code, "en") for code in set(stage.values())}
+    assert len(shown) > 100
+    assert shown["code"].isin(list(health)).mean() > 0.9
+    assert (shown["stage"] != "").all()
+    rows = zip(shown["code"], shown["stage"], shown["health_score"], strict=True)
+    for code, stage_name, score in rows:
+        assert stage_name == names[stage[code]], code
+        if code in health:
+            assert abs(score - health[code]) < 1e-9, code
+        else:
+            assert pd.isna(score), code
