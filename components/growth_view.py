@@ -44,8 +44,8 @@ def render_matrix(data, ctx) -> None:
     """Accounts × products: ✓ where held, else propensity and expected revenue if opened."""
     lang = current_language()
     names = _product_names(data.products, lang)
-    opp = data.opportunities
-    if opp.empty:
+    summary = data.summary
+    if not summary["accounts"]:
         st.info(t("growth.no_scores"))
         return
     a, b, c = st.columns([2, 3, 2])
@@ -55,7 +55,7 @@ def render_matrix(data, ctx) -> None:
         format_func=lambda g: t(f"sat.segment.{g}", lang=lang),
         key="_w_gr_group",
     )
-    products = sorted(opp["product"].unique(), key=list(names).index)
+    products = summary["products"]
     chosen = b.multiselect(
         t("growth.products"),
         products,
@@ -67,29 +67,24 @@ def render_matrix(data, ctx) -> None:
         t("growth.min_expected"), min_value=0.0, value=0.0, step=1000.0, key="_w_gr_floor"
     )
     shown_products = chosen or products
-    sel = opp[opp["product"].isin(shown_products)]
-    totals = sel.groupby("account_id")["expected_revenue"].sum()
-    accounts = (
-        opp.drop_duplicates("account_id")
-        .set_index("account_id")[["code", "name", "tier", "industry", "team_id"]]
-        .assign(total=totals)
-        .fillna({"total": 0.0})
+    # The database sums, filters and sorts every account's scores; the largest few
+    # hundred come back with their scores.
+    accounts, matching, shown_scores = cached.load_whitespace(
+        ctx.scope, ctx.filters, tuple(shown_products), float(floor), MATRIX_ROWS, ctx.data_version
     )
-    accounts = accounts[accounts["total"] >= floor].sort_values("total", ascending=False)
+    accounts = accounts.set_index("account_id")
     st.caption(
         t(
             "growth.matrix_caption",
-            n=fmt_int(len(accounts)),
-            shown=fmt_int(min(len(accounts), MATRIX_ROWS)),
+            n=fmt_int(matching),
+            shown=fmt_int(len(accounts)),
         )
     )
-    accounts = accounts.head(MATRIX_ROWS)
     # Only the shown accounts' holdings and scores are looked at (a few hundred rows).
     shown_holdings = cached.load_holdings(
         ctx.scope, ctx.filters, tuple(accounts.index), ctx.data_version
     )
     held = set(zip(shown_holdings["account_id"], shown_holdings["product"], strict=True))
-    shown_scores = sel[sel["account_id"].isin(accounts.index)]
     score = {
         (a, p): f"{fmt_pct(pr, 0)} · {fmt_money(ev)}"
         for a, p, pr, ev in zip(
@@ -182,20 +177,21 @@ def render_nbp(data, ctx) -> None:
     """Every account's ranked suggestions with propensity, expected revenue and the reason."""
     lang = current_language()
     names = _product_names(data.products, lang)
-    opp = data.opportunities
-    if opp.empty:
+    summary = data.summary
+    if not summary["accounts"]:
         st.info(t("growth.no_scores"))
         return
-    top = opp[opp["rank"] <= 3].sort_values("expected_revenue", ascending=False)
     st.caption(
         t(
             "growth.nbp_caption",
-            n=fmt_int(top["account_id"].nunique()),
-            total=fmt_money(top.loc[top["rank"] == 1, "expected_revenue"].sum()),
+            n=fmt_int(summary["accounts"]),
+            total=fmt_money(summary["top1_total"]),
         )
     )
-    if len(top) > NBP_ROWS:
-        st.caption(t("growth.nbp_capped", limit=fmt_int(NBP_ROWS), total=fmt_int(len(top))))
+    if summary["suggestions"] > NBP_ROWS:
+        st.caption(
+            t("growth.nbp_capped", limit=fmt_int(NBP_ROWS), total=fmt_int(summary["suggestions"]))
+        )
 
     shares = cached.load_peer_shares(ctx.filters.period_month, ctx.data_version)
 
@@ -219,7 +215,7 @@ def render_nbp(data, ctx) -> None:
 
     # The table shows the largest suggestions; reasons for all of them are only worked
     # out when the download is asked for.
-    shown = table(top.head(NBP_ROWS))
+    shown = table(cached.load_suggestions(ctx.scope, ctx.filters, NBP_ROWS, ctx.data_version))
     st.dataframe(
         shown,
         hide_index=True,
@@ -238,9 +234,12 @@ def render_nbp(data, ctx) -> None:
             "reason": st.column_config.TextColumn(t("growth.reason"), width="large"),
         },
     )
-    cards.render_downloads(
-        lambda: table(top).assign(code=top["code"].to_numpy()), "next_best_products"
-    )
+
+    def every_suggestion() -> pd.DataFrame:
+        rows = cached.load_suggestions(ctx.scope, ctx.filters, None, ctx.data_version)
+        return table(rows).assign(code=rows["code"].to_numpy())
+
+    cards.render_downloads(every_suggestion, "next_best_products")
 
 
 def render_backtest(data, ctx) -> None:
@@ -438,7 +437,7 @@ def render_page(ctx) -> None:
     if run is not None:
         b = run["stats"]["backtest"][0]
         d = run["stats"].get("depth") or {}
-        top1 = data.opportunities[data.opportunities["rank"] == 1]["expected_revenue"].sum()
+        top1 = data.summary["top1_total"]
         cards.render_kpi_row(
             [
                 cards.KpiSpec(

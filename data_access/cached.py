@@ -708,8 +708,53 @@ def _growth(db_key: str, scope: Scope, filters: Filters, version: int) -> growth
 
 
 def load_growth(scope: Scope, filters: Filters, version: int) -> growth.GrowthData:
-    """Opportunities, products and the latest growth run for the viewer's scope and filters."""
+    """The suggestions counted, products and the latest growth run for the viewer's scope
+    and filters."""
     return _growth(_db_key(), scope, filters, version)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
+def _whitespace(
+    db_key: str,
+    scope: Scope,
+    filters: Filters,
+    products: tuple[str, ...],
+    floor: float,
+    limit: int,
+    version: int,
+) -> tuple[pd.DataFrame, int, pd.DataFrame]:
+    return _read(
+        lambda conn: growth.fetch_whitespace(conn, scope, filters, products, floor, limit),
+        scope=scope,
+    )
+
+
+def load_whitespace(
+    scope: Scope,
+    filters: Filters,
+    products: tuple[str, ...],
+    floor: float,
+    limit: int,
+    version: int,
+) -> tuple[pd.DataFrame, int, pd.DataFrame]:
+    """The ``limit`` accounts in view with the most expected revenue from ``products`` (at
+    least ``floor``), how many reach ``floor``, and their scores for those products."""
+    return _whitespace(_db_key(), scope, filters, tuple(sorted(products)), floor, limit, version)
+
+
+@st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
+def _suggestions(
+    db_key: str, scope: Scope, filters: Filters, limit: int | None, version: int
+) -> pd.DataFrame:
+    return _read(lambda conn: growth.fetch_suggestions(conn, scope, filters, limit), scope=scope)
+
+
+def load_suggestions(
+    scope: Scope, filters: Filters, limit: int | None, version: int
+) -> pd.DataFrame:
+    """The ``limit`` top-ranked suggestions in view with the most expected revenue (None:
+    all of them)."""
+    return _suggestions(_db_key(), scope, filters, limit, version)
 
 
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)

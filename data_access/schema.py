@@ -416,7 +416,16 @@ class ProductScore(Base):
     __tablename__ = "product_scores"
     __table_args__ = (
         UniqueConstraint("account_id", "product_id", "as_of"),
-        Index("ix_product_scores_as_of_rank", "as_of", "rank"),
+        # The growth page's counts, sums and largest suggestions from the index alone.
+        Index(
+            "ix_product_scores_as_of_cover",
+            "as_of",
+            "account_id",
+            "rank",
+            "product_id",
+            "expected_revenue",
+            "propensity",
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
