@@ -187,32 +187,18 @@ def fetch_at_risk(
     """Active accounts ranked by expected revenue at risk: 12-month churn risk × revenue.
 
     The ``limit`` largest rows; ``attrs`` hold the total over every scored account in
-    view (``total_expected``) and how many there are (``n_scored``), summed in SQL.
+    view (``total_expected``) and how many there are (``n_scored``), summed in SQL in
+    the same query.
     """
     end = month_end(filters.period_month)
     rev = AccountPeriod.__table__.alias("rev")
     at_risk = (AccountScore.churn_risk * rev.c.revenue_12m).label("revenue_at_risk")
 
-    def scored(*columns):
-        return (
-            select(*columns)
-            .select_from(Account)
-            .join(
-                AccountScore, and_(AccountScore.account_id == Account.id, AccountScore.as_of == end)
-            )
-            .join(rev, and_(rev.c.account_id == Account.id, rev.c.month == filters.period_month))
-            .where(
-                scope_clause(scope),
-                *filter_clauses(filters),
-                or_(Account.churned_on.is_(None), Account.churned_on > end),
-                AccountScore.churn_risk.is_not(None),
-            )
-        )
-
-    total, n = conn.execute(scored(func.sum(at_risk), func.count())).one()
+    # The total and the count ride on the largest rows (windows over every scored
+    # account, computed before the limit): the accounts are joined once, not twice.
     out = read_frame(
         conn,
-        scored(
+        select(
             Account.code,
             Account.name,
             Account.tier,
@@ -222,10 +208,23 @@ def fetch_at_risk(
             AccountScore.health_score,
             rev.c.revenue_12m,
             at_risk,
+            func.sum(at_risk).over().label("total_expected"),
+            func.count().over().label("n_scored"),
+        )
+        .select_from(Account)
+        .join(AccountScore, and_(AccountScore.account_id == Account.id, AccountScore.as_of == end))
+        .join(rev, and_(rev.c.account_id == Account.id, rev.c.month == filters.period_month))
+        .where(
+            scope_clause(scope),
+            *filter_clauses(filters),
+            or_(Account.churned_on.is_(None), Account.churned_on > end),
+            AccountScore.churn_risk.is_not(None),
         )
         .order_by(at_risk.desc().nulls_last(), Account.id)
         .limit(limit),
     )
+    total = out.pop("total_expected").iloc[0] if len(out) else 0.0
+    n = out.pop("n_scored").iloc[0] if len(out) else 0
     out.attrs["total_expected"] = float(total or 0.0)
     out.attrs["n_scored"] = int(n)
     return out

@@ -54,6 +54,18 @@ from data_access.sqlfuncs import month_of
 from data_access.versioning import bump_data_version
 
 MODEL_VERSION = "health-expert-1"
+# Tables the job rewrites in bulk (snapshots, scores, stage moves, peer figures, segment
+# totals, alerts): PostgreSQL's planner gets their new statistics right after it.
+REWRITTEN = (
+    "account_scores",
+    "product_scores",
+    "lifecycle_events",
+    "peer_figures",
+    "segment_monthly",
+    "segment_stage_counts",
+    "segment_stage_flows",
+    "interventions",
+)
 CHURN_VERSION = "churn-logit-1"
 Progress = Callable[[str, float], None]
 
@@ -527,6 +539,7 @@ def run_refresh(
         say("Checking alert rules", 0.95)
         alert_counts = sync_alerts(conn, fetch_alert_rules(conn)[1], as_of=latest)
         bump_data_version(conn)
+    _analyze(engine)
     say("Snapshots written", 1.0)
     return {
         "snapshots": len(snaps),
@@ -536,6 +549,21 @@ def run_refresh(
         "alerts_created": alert_counts["created"],
         "alerts_closed": alert_counts["closed"],
     }
+
+
+def _analyze(engine: Engine) -> None:
+    """Fresh planner statistics for the tables the job rewrote, on PostgreSQL.
+
+    Autovacuum would gather them within minutes; until then the planner believed the
+    new snapshot held a few thousand rows instead of 74,000 at 104,000 accounts, and
+    the lifecycle page's revenue-at-risk query seeked each account one by one (0.33 s
+    instead of 0.1 s). Tables the connected role does not own are skipped by the
+    database with a warning.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f"ANALYZE {', '.join(REWRITTEN)}")
 
 
 def _now() -> dt.datetime:

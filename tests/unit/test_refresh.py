@@ -1,7 +1,9 @@
 """Unit: the refresh job writes dated health snapshots, idempotently and all-or-nothing."""
 
+import time
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import URL
 
 from data_access import refresh
@@ -88,3 +90,26 @@ def test_fitted_health_weights_rank_the_planted_driver_first(sqlite_url: URL) ->
     assert max(weights, key=weights.get) == "product_depth"
     assert weights["product_depth"] > weights["engagement"]
     assert stats["odds_ratios"]["product_depth"][2] < 1  # upper CI bound: protective
+
+
+@pytest.mark.postgres
+def test_refresh_leaves_fresh_planner_statistics_on_postgresql(pg_fixture_url: URL) -> None:
+    """The tables the job rewrites are analysed once it has written them."""
+    engine = create_engine_for(pg_fixture_url)
+    counts = text(
+        "SELECT relname, analyze_count FROM pg_stat_user_tables WHERE relname = ANY(:names)"
+    )
+
+    def analysed() -> dict[str, int]:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+            return dict(conn.execute(counts, {"names": list(refresh.REWRITTEN)}).all())
+
+    before = analysed()
+    assert set(before) == set(refresh.REWRITTEN)
+    refresh._analyze(engine)
+    deadline = time.monotonic() + 10  # statistics reach other sessions within a second
+    while (after := analysed()) and any(after[t] <= before[t] for t in before):
+        assert time.monotonic() < deadline, (before, after)
+        time.sleep(0.2)
+    engine.dispose()
