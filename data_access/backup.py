@@ -33,8 +33,10 @@ def _sqlite_path(url: URL) -> Path:
 
 
 def _copy(source: sqlite3.Connection, target: sqlite3.Connection) -> None:
-    # Small steps with a pause let the app's writers in between.
-    source.backup(target, pages=256, sleep=0.005)
+    # One step: a copy made in steps starts over whenever another connection writes, so
+    # under a steady stream of writes it never finished. One step reads one snapshot,
+    # and with write-ahead logging the app's writers go on meanwhile.
+    source.backup(target, pages=-1)
 
 
 def backup(url: URL, target: Path) -> int:
