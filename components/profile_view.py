@@ -10,7 +10,7 @@ import streamlit as st
 
 from analytics.health import COMPONENTS, HealthSettings, compute_score_change
 from analytics.periods import add_months
-from components import brief, cards, charts, interventions_view, profile_forms
+from components import account_list, brief, cards, charts, interventions_view, profile_forms
 from components.i18n import (
     current_language,
     fmt_date,
@@ -24,6 +24,9 @@ from components.i18n import (
     t,
 )
 
+# Accounts the picker offers at most: every account of a large portfolio would be
+# megabytes of names in the browser; a search reaches the rest.
+PICKER_OPTIONS = 200
 SECTION_KEYS = (
     "value",
     "behaviour",
@@ -792,12 +795,28 @@ def account_from_url() -> str | None:
 
 
 def render_account_picker(accounts: pd.DataFrame) -> str | None:
-    """Choose an account when the link names none; the choice goes into the URL."""
+    """Choose an account when the link names none; the choice goes into the URL.
+
+    The largest accounts by revenue are offered, at most ``PICKER_OPTIONS``; a search by
+    name or code looks through all of them.
+    """
     st.title(t("nav.profile"))
     if accounts.empty:
         st.info(t("common.no_data"))
         return None
-    ordered = accounts.sort_values("revenue_12m", ascending=False)
+    query = st.text_input(
+        t("accounts.search"), key="_w_pick_q", placeholder=t("accounts.search_placeholder")
+    )
+    matches = account_list.select_accounts(accounts, query, [], True, pd.Timestamp.max)
+    if len(matches) > PICKER_OPTIONS:
+        st.caption(
+            t(
+                "profile.pick_capped",
+                limit=fmt_int(PICKER_OPTIONS),
+                total=fmt_int(len(matches)),
+            )
+        )
+    ordered = matches.head(PICKER_OPTIONS)
     names = dict(zip(ordered["code"], ordered["name"], strict=True))
     code = st.selectbox(
         t("profile.pick"),

@@ -9,7 +9,7 @@ from sqlalchemy.engine import URL
 
 from data_access.engine import create_engine_for
 from tests.app.conftest import open_tab, run_page
-from tests.conftest import scalar
+from tests.conftest import fetch_all, scalar
 
 PAGE = "pages/profile.py"
 RELATIONSHIPS = ("profile.section", "relationships")
@@ -91,6 +91,38 @@ def test_without_a_link_the_page_offers_a_picker(app_db: URL) -> None:
         "SELECT COUNT(*) FROM accounts WHERE team_id = 1 AND onboarded_on <= '2026-06-30' "
         "AND (churned_on IS NULL OR churned_on >= '2024-07-01')",
     )
+
+
+def test_a_large_portfolio_offers_its_largest_accounts_and_finds_any_by_search(
+    app_db: URL, monkeypatch
+) -> None:
+    from components import profile_view
+
+    monkeypatch.setattr(profile_view, "PICKER_OPTIONS", 10)
+    relevant = (
+        "FROM accounts a LEFT JOIN account_periods p ON p.account_id = a.id "
+        "AND p.month = '2026-06-01' WHERE a.onboarded_on <= '2026-06-30' "
+        "AND (a.churned_on IS NULL OR a.churned_on >= '2024-07-01')"
+    )
+    total = scalar(app_db, f"SELECT COUNT(*) {relevant}")
+    at = run_page(PAGE, app_db, "exec")
+    assert not at.exception
+    picker = at.main.selectbox[0]
+    assert len(picker.options) == 10
+    note = (
+        "The 10 accounts with the most revenue are offered; search by name or code to "
+        f"find any of all {total:,}."
+    )
+    assert note in [c.value for c in at.caption]
+    # The smallest account is not offered until it is searched for.
+    code, name = fetch_all(
+        app_db,
+        f"SELECT a.code, a.name {relevant} ORDER BY coalesce(p.revenue_12m, 0), a.id LIMIT 1",
+    )[0]
+    assert f"{name} ({code})" not in picker.options
+    at.text_input(key="_w_pick_q").set_value(code.lower()).run()
+    assert at.main.selectbox[0].options == [f"{name} ({code})"]
+    assert note not in [c.value for c in at.caption]
 
 
 def test_add_stakeholder_from_the_profile(app_db: URL) -> None:
