@@ -807,7 +807,10 @@ def render_account_picker(accounts: pd.DataFrame) -> str | None:
     query = st.text_input(
         t("accounts.search"), key="_w_pick_q", placeholder=t("accounts.search_placeholder")
     )
-    matches = account_list.select_accounts(accounts, query, [], True, pd.Timestamp.max)
+    # Churned accounts too: their profile stays open; the list sorts by revenue.
+    matches = account_list.select_accounts(
+        accounts, query, bands=[], include_churned=True, period_end=pd.Timestamp.max
+    )
     if len(matches) > PICKER_OPTIONS:
         st.caption(
             t(

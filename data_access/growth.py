@@ -296,12 +296,15 @@ def fetch_whitespace(
     where = _scored(conn, scope, filters)
     if where is None:
         return (
-            pd.DataFrame(columns=[*SUGGESTION_COLUMNS[:5], "team_id", "total"]),
+            pd.DataFrame(
+                columns=["account_id", "code", "name", "tier", "industry", "team_id", "total"]
+            ),
             0,
-            pd.DataFrame(columns=["account_id", *SUGGESTION_COLUMNS[5:8]]),
+            pd.DataFrame(columns=["account_id", "product", "propensity", "expected_revenue"]),
         )
     ps = ProductScore
-    ids = [i for i, code in _product_codes(conn).items() if code in set(products)] or [-1]
+    codes = _product_codes(conn)
+    ids = [i for i, code in codes.items() if code in set(products)] or [-1]
     total = func.sum(case((ps.product_id.in_(ids), ps.expected_revenue), else_=0.0))
     sums = (
         select(ps.account_id, total.label("total"))
@@ -339,7 +342,7 @@ def fetch_whitespace(
         .where(*where, ps.product_id.in_(ids), *listed(ps.account_id, shown)),
     )
     scores = keep_listed(scores, "account_id", shown)
-    scores.insert(1, "product", scores.pop("product_id").map(_product_codes(conn)))
+    scores.insert(1, "product", scores.pop("product_id").map(codes))
     return top, matching, scores
 
 
