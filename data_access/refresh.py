@@ -539,7 +539,7 @@ def run_refresh(
         say("Checking alert rules", 0.95)
         alert_counts = sync_alerts(conn, fetch_alert_rules(conn)[1], as_of=latest)
         bump_data_version(conn)
-    _analyze(engine)
+    _vacuum_analyze(engine)
     say("Snapshots written", 1.0)
     return {
         "snapshots": len(snaps),
@@ -551,14 +551,15 @@ def run_refresh(
     }
 
 
-def _analyze(engine: Engine) -> None:
+def _vacuum_analyze(engine: Engine) -> None:
     """Vacuum and analyse the tables the job rewrote, on PostgreSQL.
 
     Autovacuum would get to them within minutes; until then the planner believed the new
     snapshot held a few thousand rows instead of 74,000 at 104,000 accounts (the
     lifecycle page's revenue-at-risk query then seeked each account one by one), and
-    index-only reads of the new scores visited the table for every row. Tables the
-    connected role does not own are skipped by the database with a warning.
+    index-only reads of the new scores must visit the table until a vacuum marks its
+    pages visible. Tables the connected role does not own are skipped by the database
+    with a warning.
     """
     if engine.dialect.name != "postgresql":
         return

@@ -108,7 +108,7 @@ def test_refresh_leaves_fresh_planner_statistics_on_postgresql(pg_fixture_url: U
 
     before = analysed()
     assert set(before) == set(refresh.REWRITTEN)
-    refresh._analyze(engine)
+    refresh._vacuum_analyze(engine)
     deadline = time.monotonic() + 10  # statistics reach other sessions within a second
     while (after := analysed()) and any(after[t] < before[t] + 2 for t in before):
         assert time.monotonic() < deadline, (before, after)
