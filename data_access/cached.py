@@ -215,7 +215,7 @@ def _named(conn: Connection, movers: pd.DataFrame) -> pd.DataFrame:
 @st.cache_data(ttl=TTL, max_entries=ENTRIES, show_spinner=False, hash_funcs=SCOPE_KEY)
 def _overview(db_key: str, scope: Scope, filters: Filters, version: int) -> OverviewData:
     def work(conn: Connection) -> OverviewData:
-        accounts = portfolio.fetch_portfolio_accounts(conn, scope, filters, lean=True)
+        accounts = portfolio.fetch_portfolio_accounts(conn, scope, filters)
         counts = portfolio.fetch_nps_counts(conn, scope, filters)
         monthly = portfolio.fetch_monthly_revenue(conn, scope, filters)
         nps = compute_nps(counts["promoters"], counts["passives"], counts["detractors"])

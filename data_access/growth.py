@@ -237,28 +237,26 @@ def fetch_opportunity_summary(conn: Connection, scope: Scope, filters: Filters) 
     if where is None:
         return out
     ps = ProductScore
-    row = conn.execute(
+    # One pass over the scores, per product: every scored account has exactly one first
+    # suggestion (ranks count from 1 per account), so first suggestions count accounts.
+    per_product = conn.execute(
         select(
-            func.count(func.distinct(ps.account_id)),
+            ps.product_id,
+            func.sum(case((ps.rank == 1, 1), else_=0)),
             func.sum(case((ps.rank == 1, ps.expected_revenue), else_=0.0)),
             func.sum(case((ps.rank <= TOP, 1), else_=0)),
         )
         .join(Account, Account.id == ps.account_id)
         .where(*where)
-    ).one()
-    codes = _product_codes(conn)
-    suggested = conn.execute(
-        select(ps.product_id)
-        .join(Account, Account.id == ps.account_id)
-        .where(*where)
-        .distinct()
+        .group_by(ps.product_id)
         .order_by(ps.product_id)
-    ).scalars()
+    ).all()
+    codes = _product_codes(conn)
     return {
-        "accounts": int(row[0] or 0),
-        "top1_total": float(row[1] or 0.0),
-        "suggestions": int(row[2] or 0),
-        "products": [codes[i] for i in suggested],
+        "accounts": int(sum(r[1] for r in per_product)),
+        "top1_total": float(sum(r[2] for r in per_product)),
+        "suggestions": int(sum(r[3] for r in per_product)),
+        "products": [codes[r[0]] for r in per_product],
     }
 
 

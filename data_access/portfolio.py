@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
-from sqlalchemy import Connection, String, and_, func, or_, select, type_coerce
+from sqlalchemy import Connection, Select, String, and_, func, or_, select, type_coerce
 
 from analytics.periods import add_months, month_end
 from analytics.profile import classify_change
@@ -31,18 +31,34 @@ def _accounts_where(scope: Scope, filters: Filters) -> list:
     return [scope_clause(scope), *filter_clauses(filters)]
 
 
-def _relevant(scope: Scope, filters: Filters) -> list:
-    """Accounts in view onboarded by the period end and not churned before the prior
-    12-month window."""
+# Each account's 12-month revenue windows (one row per account and window end).
+_REV = AccountPeriod.__table__.alias("rev")
+
+
+def _relevant_accounts(scope: Scope, filters: Filters, *columns) -> Select:
+    """``columns`` of the accounts in view onboarded by the period end and not churned
+    before the prior 12-month window, in account order, with their 12-month window
+    ending with the period (``_REV``) and health snapshot at its end joined."""
     end = month_end(filters.period_month)
-    return [
-        *_accounts_where(scope, filters),
-        Account.onboarded_on <= end,
-        or_(
-            Account.churned_on.is_(None),
-            Account.churned_on >= add_months(filters.period_month, -23),
-        ),
-    ]
+    return (
+        select(*columns)
+        .select_from(Account)
+        .outerjoin(
+            _REV, and_(_REV.c.account_id == Account.id, _REV.c.month == filters.period_month)
+        )
+        .outerjoin(
+            AccountScore, and_(AccountScore.account_id == Account.id, AccountScore.as_of == end)
+        )
+        .where(
+            *_accounts_where(scope, filters),
+            Account.onboarded_on <= end,
+            or_(
+                Account.churned_on.is_(None),
+                Account.churned_on >= add_months(filters.period_month, -23),
+            ),
+        )
+        .order_by(Account.id)
+    )
 
 
 def fetch_available_months(conn: Connection, scope: Scope) -> list[dt.date]:
@@ -76,9 +92,7 @@ def fetch_filter_options(conn: Connection, scope: Scope) -> dict[str, list]:
     return opts
 
 
-def fetch_portfolio_accounts(
-    conn: Connection, scope: Scope, filters: Filters, *, lean: bool = False
-) -> pd.DataFrame:
+def fetch_portfolio_accounts(conn: Connection, scope: Scope, filters: Filters) -> pd.DataFrame:
     """One row per account relevant to the 12 months ending with the period.
 
     Parameters
@@ -88,54 +102,36 @@ def fetch_portfolio_accounts(
         Only accounts the viewer may see are returned.
     filters : Filters
         Dimension filters and the period's last month.
-    lean : bool, default False
-        Leave out the columns only a list of accounts shows (code, name, region,
-        industry, team): the overview reads every account of the portfolio and
-        names only its top movers (see :func:`fetch_account_names`).
 
     Returns
     -------
     DataFrame
-        ``account_id, code, name, tier, region, industry, team_id, onboarded_on,
-        churned_on, revenue_12m, revenue_prev_12m, stage, health_score,
-        health_band`` for accounts onboarded by the period end and not churned
-        before the prior 12-month window. Revenue comes from the account's
-        12-month windows (``account_periods``), one row per account; health from
-        the snapshot at the period end.
+        ``account_id, tier, onboarded_on, churned_on, revenue_12m, revenue_prev_12m,
+        stage, health_score, health_band`` for accounts onboarded by the period end and
+        not churned before the prior 12-month window. Revenue comes from the account's
+        12-month windows (``account_periods``), one row per account; health from the
+        snapshot at the period end. No names: the overview reads every account of the
+        portfolio and names only its top movers (see :func:`fetch_account_names`).
     """
-    last_month = filters.period_month
-    end = month_end(last_month)
-    rev = AccountPeriod.__table__.alias("rev")
+    end = month_end(filters.period_month)
     # Each account's stage on ``end``: the event whose span holds that day.
     events = LifecycleEvent.__table__
-    listed = () if lean else (Account.code, Account.name)
-    dims = () if lean else (Account.region, Account.industry, Account.team_id)
-    stmt = (
-        select(
-            Account.id.label("account_id"),
-            *listed,
-            Account.tier,
-            *dims,
-            # Dates as the database sends them, parsed for the whole column at once below
-            # (SQLite sends text, which SQLAlchemy would parse value by value).
-            type_coerce(Account.onboarded_on, String).label("onboarded_on"),
-            type_coerce(Account.churned_on, String).label("churned_on"),
-            func.coalesce(rev.c.revenue_12m, 0.0).label("revenue_12m"),
-            func.coalesce(rev.c.revenue_prev_12m, 0.0).label("revenue_prev_12m"),
-            events.c.stage,
-            AccountScore.health_score,
-            AccountScore.health_band,
-        )
-        .outerjoin(rev, and_(rev.c.account_id == Account.id, rev.c.month == last_month))
-        .outerjoin(
-            events,
-            and_(events.c.account_id == Account.id, stage_rollup.holding_on(events, end)),
-        )
-        .outerjoin(
-            AccountScore, and_(AccountScore.account_id == Account.id, AccountScore.as_of == end)
-        )
-        .where(*_relevant(scope, filters))
-        .order_by(Account.id)
+    stmt = _relevant_accounts(
+        scope,
+        filters,
+        Account.id.label("account_id"),
+        Account.tier,
+        # Dates as the database sends them, parsed for the whole column at once below
+        # (SQLite sends text, which SQLAlchemy would parse value by value).
+        type_coerce(Account.onboarded_on, String).label("onboarded_on"),
+        type_coerce(Account.churned_on, String).label("churned_on"),
+        func.coalesce(_REV.c.revenue_12m, 0.0).label("revenue_12m"),
+        func.coalesce(_REV.c.revenue_prev_12m, 0.0).label("revenue_prev_12m"),
+        events.c.stage,
+        AccountScore.health_score,
+        AccountScore.health_band,
+    ).outerjoin(
+        events, and_(events.c.account_id == Account.id, stage_rollup.holding_on(events, end))
     )
     df = read_frame(conn, stmt)
     for col in ("onboarded_on", "churned_on"):
@@ -210,26 +206,17 @@ def fetch_account_list(conn: Connection, scope: Scope, filters: Filters) -> pd.D
         :func:`fetch_account_details`: at 104,000 accounts, finding every account's
         stage and sending columns nobody searches took a third of the page's time.
     """
-    last_month = filters.period_month
-    end = month_end(last_month)
-    rev = AccountPeriod.__table__.alias("rev")
-    stmt = (
-        select(
-            Account.id.label("account_id"),
-            Account.code,
-            Account.name,
-            Account.tier,
-            Account.team_id,
-            type_coerce(Account.churned_on, String).label("churned_on"),
-            func.coalesce(rev.c.revenue_12m, 0.0).label("revenue_12m"),
-            AccountScore.health_band,
-        )
-        .outerjoin(rev, and_(rev.c.account_id == Account.id, rev.c.month == last_month))
-        .outerjoin(
-            AccountScore, and_(AccountScore.account_id == Account.id, AccountScore.as_of == end)
-        )
-        .where(*_relevant(scope, filters))
-        .order_by(Account.id)
+    stmt = _relevant_accounts(
+        scope,
+        filters,
+        Account.id.label("account_id"),
+        Account.code,
+        Account.name,
+        Account.tier,
+        Account.team_id,
+        type_coerce(Account.churned_on, String).label("churned_on"),
+        func.coalesce(_REV.c.revenue_12m, 0.0).label("revenue_12m"),
+        AccountScore.health_band,
     )
     df = read_frame(conn, stmt)
     df["churned_on"] = pd.to_datetime(df["churned_on"].astype(object), format="ISO8601")
